@@ -1,0 +1,1 @@
+"""Flask-WTF forms: shape checks only; the services hold the rules."""

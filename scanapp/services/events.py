@@ -1,0 +1,39 @@
+"""Events: one row per state-changing request, keyed by the client's event id (idempotency and audit)."""
+
+import uuid
+
+from flask import has_request_context, request
+
+from scanapp.extensions import db
+from scanapp.models import Event, Store, User
+from scanapp.services import AlreadyApplied, DomainError
+
+
+def parse_event_id(raw: str | None) -> str:
+    """The canonical form of a client event id, or a DomainError for anything that is not a UUID."""
+    try:
+        return str(uuid.UUID(str(raw or "").strip()))
+    except ValueError:
+        raise DomainError("This form has no valid event id; reload the page and try again.") from None
+
+
+def start_event(event_id: str | None, action: str, *, by: User, store: Store | None) -> Event:
+    """Open the event of one request. Raises AlreadyApplied when the id was used before. Flushes."""
+    eid = parse_event_id(event_id)
+    if (earlier := db.session.get(Event, eid)) is not None:
+        raise AlreadyApplied(earlier)
+    event = Event(
+        id=eid,
+        action=action,
+        user=by,
+        store=store,
+        remote_addr=(request.remote_addr or "")[:45] if has_request_context() else "",
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def new_event_id() -> str:
+    """A fresh event id for a form about to be rendered."""
+    return str(uuid.uuid4())

@@ -1,0 +1,84 @@
+"""Blueprints, one per workflow, and the few helpers every view uses."""
+
+from functools import wraps
+
+from flask import Flask, abort, flash, redirect, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from scanapp.extensions import db
+from scanapp.models import Event
+from scanapp.services import AlreadyApplied, DomainError, access
+from scanapp.services.events import parse_event_id
+
+
+def register(app: Flask) -> None:
+    from scanapp.views import auth, main
+
+    for module in (auth, main):
+        app.register_blueprint(module.bp)
+
+
+def requires(action: str):
+    """Allow the view only to roles that may take `action` (see services/access.py); others get a 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not access.can(current_user, action):
+                abort(403, "Your role does not allow this.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def check_store(store_id: int) -> None:
+    """404 for anything of a store the user does not belong to: other stores' data is not even confirmed to exist."""
+    if store_id not in current_user.store_ids:
+        abort(404)
+
+
+def commit_once(event_id: str, operation, *args, **kwargs):
+    """Call one service operation and commit. Returns (result, None), or (None, earlier_event) for a replay.
+
+    A replay is the same event id sent again: found before the write (AlreadyApplied) or, when two copies race,
+    by the database refusing the second insert of the event's key. DomainError propagates after a rollback.
+    """
+    try:
+        result = operation(*args, **kwargs)
+        db.session.commit()
+        return result, None
+    except AlreadyApplied as replay:
+        db.session.rollback()
+        return None, replay.event
+    except IntegrityError:
+        db.session.rollback()
+        earlier = db.session.get(Event, parse_event_id(event_id))
+        if earlier is None:
+            raise DomainError("That clashed with a change saved a moment ago. Check and try again.") from None
+        return None, earlier
+    except DomainError:
+        db.session.rollback()
+        raise
+
+
+def result_url(event: Event) -> str:
+    """Where to show what an event made: its `result` is '<kind>:<id>'."""
+    kind, _, ident = event.result.partition(":")
+    endpoints = {
+        "lot": "lots.detail",
+        "item": "items.detail",
+        "location": "locations.detail",
+        "supplier": "suppliers.detail",
+    }
+    if kind in endpoints and ident.isdigit():
+        return url_for(endpoints[kind], id=int(ident))
+    return url_for("main.index")
+
+
+def replayed(event: Event):
+    """Answer a replayed request: say so, and show what the first one made."""
+    flash("Already recorded: that was sent twice and applied once.", "info")
+    return redirect(result_url(event))

@@ -1,0 +1,53 @@
+"""Signing in and out, and choosing the store to work in."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from scanapp.forms.auth import LoginForm, StoreForm
+from scanapp.htmx import render
+from scanapp.services.users import authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            session["store_id"] = user.stores[0].id if user.stores else None
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("Wrong username or password.")
+    return render("auth/login.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/store")
+@login_required
+def switch_store():
+    form = StoreForm()
+    if not form.validate_on_submit() or form.store_id.data not in current_user.store_ids:
+        abort(404)
+    session["store_id"] = form.store_id.data
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a local path after sign-in, never another site."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.index")

@@ -1,0 +1,29 @@
+"""The home page, the health check and search."""
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from scanapp.extensions import db
+from scanapp.htmx import render
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    return render("main/index.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Public: is the app up, and can it reach its database at the current schema revision?"""
+    backend = db.engine.dialect.name
+    try:
+        db.session.execute(text("SELECT 1"))
+        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        state = {"ok": False, "backend": backend, "error": type(exc).__name__}
+        return jsonify(status="error", database=state), 503
+    return jsonify(status="ok", database={"ok": True, "backend": backend, "revision": revision})

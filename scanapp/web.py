@@ -1,0 +1,101 @@
+"""Request-wide behaviour: who is signed in, which store they work in, security headers, error pages."""
+
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from scanapp.extensions import db, login_manager
+from scanapp.htmx import render
+from scanapp.models import Store, User
+from scanapp.services import access
+from scanapp.services.events import new_event_id
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static"}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in."
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+
+    app.before_request(_require_sign_in)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def current_store() -> Store | None:
+    """The store the signed-in user works in now: chosen in the header, one of their stores."""
+    if "store" not in g:
+        g.store = None
+        if current_user.is_authenticated and current_user.stores:
+            wanted = session.get("store_id")
+            g.store = next((s for s in current_user.stores if s.id == wanted), current_user.stores[0])
+    return g.store
+
+
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _require_sign_in():
+    """Every page needs sign-in except the login page, the health check and static files."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _template_globals() -> dict:
+    def can(action: str) -> bool:
+        return access.can(current_user, action)
+
+    def event_id_field() -> Markup:
+        return Markup('<input type="hidden" name="event_id" value="{}">').format(new_event_id())
+
+    return {"can": can, "current_store": current_store, "event_id_field": event_id_field}
+
+
+def _csrf_error(error: CSRFError):
+    message = "This page was open too long or came from elsewhere. Reload it and try again."
+    if request.headers.get("HX-Request") != "true":
+        flash(message, "error")
+        return redirect(request.referrer or url_for("main.index"))
+    return render("errors.html", "message", status=400, code=400, message=message)
+
+
+def _http_error(error: HTTPException):
+    messages = {
+        400: "That request could not be understood.",
+        403: "Your role or store does not allow this.",
+        404: "Nothing here: the page or thing you asked for does not exist.",
+        405: "That action is not available here.",
+        413: "That upload is too large.",
+        429: "Too many attempts. Wait a minute and try again.",
+    }
+    # A view may abort with its own, clearer description; otherwise use the plain message for the code.
+    custom = error.description != type(error).description
+    message = error.description if custom else messages.get(error.code, "Something went wrong on our side.")
+    return render("errors.html", "message", status=error.code or 500, code=error.code, message=message)

@@ -1,0 +1,93 @@
+"""Fixtures: every test runs on SQLite and, when TEST_DATABASE_URL is set, again on PostgreSQL.
+
+The schema is built once per database and session; after each test every table is emptied.
+"""
+
+import os
+from functools import cache
+
+import pytest
+from flask_login import FlaskLoginClient
+from sqlalchemy import text
+from werkzeug.security import generate_password_hash
+
+from scanapp import create_app
+from scanapp.extensions import db
+from tests.factories import Factory
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+PASSWORD = "correct-horse"
+
+
+@cache
+def password_hash() -> str:
+    """Hashing is deliberately slow; hash the test password once."""
+    return generate_password_hash(PASSWORD)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        db.create_all()
+        from flask_migrate import stamp
+
+        stamp()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "MEDIA_DIR": str(tmp_path / "media"),
+            "SECRET_KEY": "test",
+            "TAG_HOST": "scan.example",
+        }
+    )
+    app.test_client_class = FlaskLoginClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in reversed(tables):
+            db.session.execute(text(f"DELETE FROM {name}"))
+    db.session.commit()
+
+
+@pytest.fixture
+def make(app):
+    """Factories that add and flush: make.store(), make.user(), make.lot(), …"""
+    return Factory(password_hash())
+
+
+@pytest.fixture
+def client_for(app):
+    """client_for(user): a test client signed in as `user`."""
+
+    def client(user):
+        db.session.commit()
+        return app.test_client(user=user)
+
+    return client
