@@ -13,9 +13,9 @@ from scanapp.services.events import parse_event_id
 
 
 def register(app: Flask) -> None:
-    from scanapp.views import auth, main
+    from scanapp.views import auth, items, labels, locations, lots, main, receiving, scan, search, suppliers
 
-    for module in (auth, main):
+    for module in (auth, main, scan, search, lots, items, locations, suppliers, receiving, labels):
         app.register_blueprint(module.bp)
 
 
