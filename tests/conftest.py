@@ -4,10 +4,13 @@ The schema is built once per database and session; after each test every table i
 """
 
 import os
+from importlib.metadata import version
 from functools import cache
 
 import pytest
+from flask import g
 from flask_login import FlaskLoginClient
+from flask_login.utils import _create_identifier
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
@@ -59,6 +62,14 @@ def app(database_url, tmp_path):
         }
     )
     app.test_client_class = FlaskLoginClient
+
+    @app.teardown_request
+    def _forget_request_state(exc):
+        # The test holds an app context open, so every test-client request shares its `g`; forget who was
+        # signed in and which store was chosen, as a fresh request in production would.
+        g.pop("_login_user", None)
+        g.pop("store", None)
+
     with app.app_context():
         yield app
         db.session.remove()
@@ -88,6 +99,11 @@ def client_for(app):
 
     def client(user):
         db.session.commit()
-        return app.test_client(user=user)
+        test_client = app.test_client(user=user)
+        # Flask-Login's "strong" session protection also wants the session bound to the client's address and agent.
+        environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": f"Werkzeug/{version('werkzeug')}"}
+        with app.test_request_context(environ_base=environ), test_client.session_transaction() as session:
+            session["_id"] = _create_identifier()
+        return test_client
 
     return client
