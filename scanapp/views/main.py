@@ -6,12 +6,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scanapp.extensions import db
 from scanapp.htmx import render
+from scanapp.views import requires
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@requires("look_up")
 def index():
+    """The lookup page: the scanner, and the answer to each scan below it (see views/scan.py)."""
     return render("main/index.html")
 
 

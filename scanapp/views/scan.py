@@ -1,10 +1,62 @@
-"""Placeholder blueprint: being built now (replace this whole file)."""
+"""Scanning: a tag's own URL (/t/<code>), and the lookup of a scanned, typed or photographed code."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
 
-bp = Blueprint("scan", __name__, url_prefix="/scan")
+from scanapp.htmx import render
+from scanapp.services import DomainError, scanning
+from scanapp.views import requires
+
+bp = Blueprint("scan", __name__)
+
+DETAIL_ENDPOINTS = {"lot": "lots.detail", "item": "items.detail", "location": "locations.detail"}
 
 
-@bp.get("/")
-def index():
-    return "under construction"
+@bp.get("/t/<code>")
+@bp.get("/T/<code>")
+@requires("look_up")
+def tag(code: str):
+    """What a printed tag's QR opens: the page of the lot, item or location; a page saying so when unknown."""
+    try:
+        found = scanning.resolve(code, by=current_user, hosts=set())
+    except DomainError as error:
+        return _answer(error)
+    target = found.lot or found.item or found.location
+    return redirect(url_for(DETAIL_ENDPOINTS[found.kind], id=target.id))
+
+
+@bp.post("/scan")
+@requires("look_up")
+def lookup():
+    """The lookup page's answer to a scan: what the code stands for, where it is, what to do next."""
+    return _lookup(request.form.get("code", ""))
+
+
+@bp.post("/scan/photo")
+@requires("look_up")
+def photo():
+    """Read the code in an uploaded photo; answer as a lookup, or with just the code when JSON is asked for
+    (the scanner on other pages sends the code on to its own target)."""
+    upload = request.files.get("photo")
+    wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    try:
+        text = scanning.decode_image(upload.read() if upload else b"")
+    except DomainError as error:
+        return (jsonify(error=str(error)), 422) if wants_json else _answer(error)
+    return jsonify(code=text) if wants_json else _lookup(text)
+
+
+def _lookup(raw: str):
+    hosts = scanning.tag_hosts(current_app.config["TAG_HOST"], request.host)
+    try:
+        result = scanning.lookup(raw, by=current_user, hosts=hosts)
+    except DomainError as error:
+        return _answer(error)
+    return render("main/index.html", "result", result=result)
+
+
+def _answer(error: DomainError):
+    """An unknown code is a 404 that offers to receive it; anything else that is not our code is a 422."""
+    if isinstance(error, scanning.UnknownCode):
+        return render("main/index.html", "result", status=404, unknown=error.code, message=str(error))
+    return render("main/index.html", "result", status=422, message=str(error))

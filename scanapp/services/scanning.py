@@ -1,0 +1,172 @@
+"""Scanning: what a scanned, typed or photographed code stands for, and reading codes from a photo."""
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pillow_heif
+import zxingcpp
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+
+from scanapp.extensions import db
+from scanapp.models import Balance, Item, Location, Lot, Tag, User
+from scanapp.services import DomainError, history, ledger, tags
+
+pillow_heif.register_heif_opener()  # iPhones upload HEIC
+
+# Only the symbologies our tags carry: fewer formats is faster and never mistakes a product barcode for a tag.
+FORMATS = (zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.DataMatrix)
+MAX_PHOTO_BYTES = 30 * 1024 * 1024
+MAX_PIXELS = 60_000_000  # a 48 MP phone photo passes; a decompression bomb does not
+MAX_SIDE = 2000  # a photo is read at most this size first (then its middle, twice as close)
+NO_CODE = "No code found in that photo — try closer, with the tag flat and in focus."
+
+
+class UnknownCode(DomainError):
+    """No lot, item or location the user may see carries this code."""
+
+    def __init__(self, code: str):
+        super().__init__(f"No tag {code}: it is not on any lot, item or place of your stores.")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a code stands for: exactly one of lot, item or location, as `kind` says."""
+
+    code: str
+    kind: str
+    lot: Lot | None = None
+    item: Item | None = None
+    location: Location | None = None
+
+    @property
+    def label(self) -> str:
+        """One line naming what was found, for the list of recent scans."""
+        if self.lot is not None:
+            return f"Lot {self.code} · {self.lot.description}"
+        if self.item is not None:
+            return f"Item {self.code} · {self.item.description or self.item.lot.description}"
+        return f"Place {self.code} · {self.location.name}"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A found thing and what the lookup page shows about it."""
+
+    found: Found
+    # Lot: where its pieces are (the supplier side left out). Location: the lots there. Item: none (one place).
+    balances: list[Balance] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)  # location: the items there now
+
+
+def tag_hosts(tag_host: str, request_host: str) -> set[str]:
+    """The host names a tag URL may carry: the configured TAG_HOST and the host the request came to."""
+    names = {urlsplit(f"//{h.strip()}").hostname for h in (tag_host or "", request_host or "") if h.strip()}
+    return {name for name in names if name}
+
+
+def resolve(raw: str, *, by: User, hosts: set[str]) -> Found:
+    """The lot, item or location a scan stands for: a bare code (any case) or a URL of this app.
+
+    Raises DomainError for anything that is not one of our codes, and UnknownCode when no tag carries the code or
+    it belongs to a store the user is not in (other stores' things are not even confirmed to exist).
+    """
+    code = tags.code_from_scan(raw, hosts)
+    tag = tags.find(code)
+    if tag is None or not _visible(tag, by):
+        raise UnknownCode(code)
+    return Found(code=code, kind=tag.kind, lot=tag.lot, item=tag.item, location=tag.location)
+
+
+def lookup(raw: str, *, by: User, hosts: set[str]) -> Lookup:
+    """Resolve a scan and gather what the lookup page shows: where the pieces are, or what a place holds."""
+    found = resolve(raw, by=by, hosts=hosts)
+    if found.location is not None:
+        return Lookup(found, _lots_at(found.location), _items_at(found.location))
+    if found.lot is not None:
+        return Lookup(found, [b for b in ledger.balances_of(found.lot) if b.location.kind != "supplier"])
+    return Lookup(found)
+
+
+def decode_image(data: bytes) -> str:
+    """The text of the first QR, Code 128 or DataMatrix code in a photo (JPEG, PNG, HEIC, WebP…).
+
+    The photo is turned upright (EXIF), reduced to MAX_SIDE and read; if nothing is found, it is read again twice
+    as close (the middle of a large photo), which rescues small, blurred or tilted codes. Raises DomainError with a
+    message for the person holding the phone.
+    """
+    image = _open_photo(data)
+    for attempt in _attempts(image):
+        codes = zxingcpp.read_barcodes(attempt, formats=FORMATS)
+        if codes:
+            return codes[0].text
+    raise DomainError(NO_CODE, field="photo")
+
+
+def _visible(tag: Tag, user: User) -> bool:
+    """May `user` see what the tag is on? A place: in one of their stores. A lot or an item: by the same rule as
+    the lot and item pages (received by, or holding stock in, one of their stores)."""
+    if tag.location is not None:
+        return tag.location.store_id in user.store_ids
+    lot_id = tag.lot_id or tag.item.lot_id
+    return db.session.scalar(select(Lot.id).where(Lot.id == lot_id, history.visible_lots(user.store_ids))) is not None
+
+
+def _lots_at(location: Location) -> list[Balance]:
+    """The non-zero balances at a location, by lot number."""
+    return list(
+        db.session.scalars(
+            select(Balance)
+            .join(Lot)
+            .where(Balance.location_id == location.id, (Balance.pieces != 0) | (Balance.weight != 0))
+            .order_by(Lot.number)
+        )
+    )
+
+
+def _items_at(location: Location) -> list[Item]:
+    """The active items at a location, by serial."""
+    return list(
+        db.session.scalars(select(Item).where(Item.location_id == location.id, Item.active).order_by(Item.serial))
+    )
+
+
+def _open_photo(data: bytes) -> Image.Image:
+    """The uploaded bytes as an upright greyscale image, or a DomainError."""
+    if not data:
+        raise DomainError("That file is empty. Take or choose a photo of the tag.", field="photo")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise DomainError(f"That photo is over {MAX_PHOTO_BYTES // 2**20} MB. Take a smaller one.", field="photo")
+    too_large = DomainError("That image is too large to read. Take a normal photo of the tag.", field="photo")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its two bomb limits; treat a warning as the refusal it should be.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise too_large
+            image.draft("L", (2 * MAX_SIDE, 2 * MAX_SIDE))  # JPEG: decode no larger than the attempts need
+            image = ImageOps.exif_transpose(image).convert("L")
+    except UnidentifiedImageError:
+        raise DomainError("That file is not a photo. Take or choose a picture of the tag.", field="photo") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise too_large from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise DomainError("That photo could not be read: it is damaged or cut off. Take it again.") from None
+    return image
+
+
+def _attempts(image: Image.Image):
+    """The photo at most MAX_SIDE, then twice as close: the middle half of a large photo (at its own resolution
+    where it has the pixels), or the whole of a small one, enlarged."""
+    view = image.copy()
+    view.thumbnail((MAX_SIDE, MAX_SIDE))
+    yield view
+    w, h = image.size
+    if max(w, h) > MAX_SIDE // 2:
+        image = image.crop((w // 4, h // 4, w - w // 4, h - h // 4))
+    scale = 2 * view.width / w
+    yield image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
