@@ -61,6 +61,8 @@ class Movement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reference: Mapped[str] = mapped_column(String(80), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Money of the line: the sale price total of a `sell`, the refund of a `return`; empty for other kinds.
+    amount: Mapped[Decimal | None] = mapped_column(Fixed(2))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("movements.id"), unique=True)
 
     event: Mapped[Event] = relationship(back_populates="movements")

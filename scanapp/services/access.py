@@ -14,6 +14,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_locations": frozenset({"manager", "admin"}),
     "manage_users": frozenset({"admin"}),
     "reverse": frozenset({"vault", "manager", "admin"}),
+    "sell": frozenset({"associate", "manager", "admin"}),
+    "return": frozenset({"associate", "vault", "manager", "admin"}),
+    "ship": frozenset({"manager", "admin"}),
+    "resolve_transfer": frozenset({"manager", "admin"}),
+    "manage_api_tokens": frozenset({"manager", "admin"}),
 }
 
 

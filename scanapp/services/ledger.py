@@ -40,8 +40,10 @@ def post(
     reference: str = "",
     note: str = "",
     reverses: Movement | None = None,
+    amount: Decimal | None = None,
 ) -> Movement:
-    """Append one movement and apply it to the two balances. Flushes; the caller commits."""
+    """Append one movement and apply it to the two balances. `amount` is the money of the line (a sale price,
+    a refund), if any. Flushes; the caller commits."""
     weight = Decimal(weight)
     _check(kind, lot, source, dest, pieces, weight, item)
     # Touch the two balance rows in a fixed order (by location id) so that concurrent opposite moves of one lot
@@ -64,6 +66,7 @@ def post(
         reference=reference[:80],
         note=note,
         reverses=reverses,
+        amount=amount,
     )
     if item is not None:
         item.location = dest
@@ -90,6 +93,7 @@ def reverse(event: Event, movement: Movement, *, note: str = "") -> Movement:
         reference=movement.reference,
         note=note or f"Undo of movement {movement.id}",
         reverses=movement,
+        amount=movement.amount,
     )
 
 

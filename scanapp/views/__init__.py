@@ -18,6 +18,10 @@ def register(app: Flask) -> None:
     for module in (auth, main, scan, search, lots, items, locations, suppliers, receiving, labels):
         app.register_blueprint(module.bp)
 
+    from scanapp import api
+
+    app.register_blueprint(api.bp)
+
 
 def requires(action: str):
     """Allow the view only to roles that may take `action` (see services/access.py); others get a 403."""
