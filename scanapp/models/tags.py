@@ -9,8 +9,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from scanapp.extensions import db
 from scanapp.models.types import UTCDateTime, utcnow
 
-TAG_KINDS = ("lot", "item", "location")
+# Each kind of tagged thing and the column that points at it; a tag points at exactly one thing.
+TARGET_COLUMNS = {
+    "lot": "lot_id",
+    "item": "item_id",
+    "location": "location_id",
+}
+TAG_KINDS = tuple(TARGET_COLUMNS)
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+
+
+def _one_target_sql() -> str:
+    """SQL: the kind names the one target column that is set; every other target column is empty."""
+    cases = []
+    for kind, column in TARGET_COLUMNS.items():
+        others = " AND ".join(f"{c} IS NULL" for c in TARGET_COLUMNS.values() if c != column)
+        cases.append(f"(kind = '{kind}' AND {column} IS NOT NULL AND {others})")
+    return " OR ".join(cases)
 
 
 class Tag(db.Model):
@@ -32,17 +47,13 @@ class Tag(db.Model):
 
     __table_args__ = (
         CheckConstraint("code = upper(code)", name="code_upper"),
-        CheckConstraint(
-            "(kind = 'lot' AND lot_id IS NOT NULL AND item_id IS NULL AND location_id IS NULL)"
-            " OR (kind = 'item' AND item_id IS NOT NULL AND lot_id IS NULL AND location_id IS NULL)"
-            " OR (kind = 'location' AND location_id IS NOT NULL AND lot_id IS NULL AND item_id IS NULL)",
-            name="one_target",
-        ),
+        CheckConstraint(_one_target_sql(), name="one_target"),
     )
 
     @property
     def target(self):
-        return self.lot or self.item or self.location
+        """The lot, item, location… this tag is on."""
+        return getattr(self, self.kind)
 
     def __repr__(self) -> str:
         return f"<Tag {self.code} {self.kind}>"
