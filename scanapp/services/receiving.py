@@ -13,6 +13,9 @@ from scanapp.services import DomainError, access, documents, ledger, tags
 from scanapp.services.events import start_event
 
 COST_BASES = ("total", "piece", "weight")
+MAX_PIECES = 1_000_000
+MAX_WEIGHT = Decimal(1_000_000)  # ct or g, of a lot or an item
+MAX_COST = Decimal(10) ** 15  # the cost column holds 18 digits, two of them decimals
 
 
 @dataclass
@@ -144,10 +147,16 @@ def parse_items(text: str) -> list[ItemSpec]:
         serial, certificate, weight = (parts + ["", ""])[:3]
         if not serial:
             raise DomainError(f"Item line {n} has no serial.", field="items")
+        if len(serial) > 40 or len(certificate) > 60:
+            raise DomainError(f"Item line {n}: a serial has at most 40 characters, a certificate 60.", field="items")
         try:
             weight_value = Decimal(weight) if weight else Decimal(0)
         except InvalidOperation:
-            raise DomainError(f"Item line {n}: {weight!r} is not a weight.", field="items") from None
+            weight_value = Decimal("NaN")
+        if not _exact(weight_value, 3, MAX_WEIGHT):
+            raise DomainError(
+                f"Item line {n}: {weight!r} is not a weight (zero or more, at most three decimals).", field="items"
+            )
         specs.append(ItemSpec(serial=serial, certificate=certificate, weight=weight_value))
     return specs
 
@@ -161,18 +170,20 @@ def _validated(s: Shipment, store: Store) -> Shipment:
         raise DomainError("Receive into a safe, vault, showcase, bench or backroom of this store.", field="location_id")
     if not s.description.strip():
         raise DomainError("Describe what arrived.", field="description")
-    if not isinstance(s.pieces, int) or s.pieces < 0:
-        raise DomainError("Pieces must be a whole number, zero or more.", field="pieces")
+    if not isinstance(s.pieces, int) or not 0 <= s.pieces <= MAX_PIECES:
+        raise DomainError(f"Pieces must be a whole number from 0 to {MAX_PIECES:,}.", field="pieces")
     if s.weight_unit not in (None, "ct", "g"):
         raise DomainError("Weight is in ct or g.", field="weight_unit")
-    if s.weight < 0 or s.weight != s.weight.quantize(Decimal("0.001")):
-        raise DomainError("Weight must be zero or more, with at most three decimals.", field="weight")
+    if not _exact(s.weight, 3, MAX_WEIGHT):
+        raise DomainError(
+            f"Weight must be zero or more, below {MAX_WEIGHT:,}, with at most three decimals.", field="weight"
+        )
     if s.weight and not s.weight_unit:
         raise DomainError("Say whether the weight is in ct or g.", field="weight_unit")
     if s.pieces == 0 and not s.weight:
         raise DomainError("Enter the pieces, the weight, or both.", field="pieces")
-    if s.cost < 0:
-        raise DomainError("Cost cannot be negative.", field="cost")
+    if not _exact(s.cost, 2, MAX_COST):
+        raise DomainError("Cost must be zero or more, with at most two decimals.", field="cost")
     if s.cost_basis not in COST_BASES:
         raise DomainError("Cost is per piece, per weight unit, or the total.", field="cost_basis")
     if s.cost_basis == "weight" and not (s.weight_unit and s.weight):
@@ -184,16 +195,26 @@ def _validated(s: Shipment, store: Store) -> Shipment:
         raise DomainError("The same serial is listed twice.", field="items")
     if serials and (taken := db.session.scalars(select(Item.serial).where(Item.serial.in_(serials))).first()):
         raise DomainError(f"Serial {taken} is already in stock records.", field="items")
+    if not all(_exact(i.weight, 3, MAX_WEIGHT) for i in s.items):
+        raise DomainError("Item weights are zero or more, with at most three decimals.", field="items")
     if s.weight_unit and sum((i.weight for i in s.items), Decimal(0)) > s.weight:
         raise DomainError("The items weigh more than the whole lot.", field="items")
-    if any(i.weight < 0 or i.weight != i.weight.quantize(Decimal("0.001")) for i in s.items):
-        raise DomainError("Item weights are zero or more, with at most three decimals.", field="items")
     if s.number:
-        s.number = tags.normalise(s.number)
+        try:
+            s.number = tags.normalise(s.number)
+        except DomainError:
+            raise DomainError("A lot number has 1 to 32 letters, digits or dashes.", field="number") from None
         if db.session.scalar(select(Lot.id).where(Lot.number == s.number)) or tags.find(s.number):
             raise DomainError(f"Lot number {s.number} is already in use.", field="number")
+    if _total_cost(s) >= MAX_COST:
+        raise DomainError("That cost is too large; check the cost and its basis.", field="cost")
     s.description = s.description.strip()
     return s
+
+
+def _exact(value: Decimal, places: int, limit: Decimal) -> bool:
+    """A finite amount from zero up to (not including) `limit`, with at most `places` decimals."""
+    return value.is_finite() and 0 <= value < limit and value == value.quantize(Decimal(1).scaleb(-places))
 
 
 def _total_cost(s: Shipment) -> Decimal:

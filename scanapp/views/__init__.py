@@ -44,7 +44,7 @@ def check_store(store_id: int) -> None:
         abort(404)
 
 
-def commit_once(event_id: str, operation, *args, **kwargs):
+def commit_once(event_id: str, operation, /, *args, **kwargs):
     """Call one service operation and commit. Returns (result, None), or (None, earlier_event) for a replay.
 
     A replay is the same event id sent again: found before the write (AlreadyApplied) or, when two copies race,
