@@ -1,11 +1,13 @@
-"""flask commands: seed-demo, users, check-ledger."""
+"""flask commands: seed-demo, users, check-ledger, tls-cert."""
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from scanapp import serving
 from scanapp.extensions import db
 from scanapp.models import ROLES, Store, User
 from scanapp.services import DomainError, demo, ledger, users
@@ -15,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(check_ledger_command)
     app.cli.add_command(users_group)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(tls_cert_command)
 
 
 @click.command("seed-demo")
@@ -94,3 +97,15 @@ def deactivate(username):
     users.deactivate_user(user)
     db.session.commit()
     click.echo(f"Deactivated {user.username}.")
+
+
+@click.command("tls-cert")
+@click.option("--force", is_flag=True, help="Make a new certificate even if the one there is still good.")
+def tls_cert_command(force):
+    """Make the self-signed HTTPS certificate for the store network in instance/tls/, or reuse the one there."""
+    directory = current_app.config.get("TLS_DIR") or Path(current_app.instance_path) / "tls"  # SCANAPP_TLS_DIR
+    cert = serving.ensure_certificate(Path(directory), force=force)
+    state = "Made a new" if cert.created else "Reusing the"
+    click.echo(
+        f"{state} certificate {cert.cert_path} for {', '.join(cert.names)}, valid until {cert.not_after:%Y-%m-%d}."
+    )
