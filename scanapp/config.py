@@ -17,6 +17,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a counter all day must still submit
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+    MAX_PHOTO_BYTES = 15 * 1024 * 1024  # one inspection photo as uploaded (a phone's HEIC or JPEG)
     # Host printed in tag QR codes (HTTPS://<TAG_HOST>/T/<CODE>); the request's host when empty.
     TAG_HOST = ""
     MEDIA_DIR = ""  # instance/media when empty

@@ -194,9 +194,9 @@ def test_sheet_needs_exactly_one_target(shop):
 def test_store_sheet_has_every_active_physical_location(shop):
     title, tag_list = labels.sheet_tags(shop["user"], store_id=shop["store"].id)
     assert title == "Locations of Avenue Jewelers"
-    assert [t.code for t in tag_list] == ["A-SAFE", "A-SC1"]
+    assert [t.code for t in tag_list] == ["A-QUARANTINE", "A-SAFE", "A-SC1"]  # the quarantine shelf too
     shop["safe"].active = False
-    assert [t.code for t in labels.sheet_tags(shop["user"], store_id=shop["store"].id)[1]] == ["A-SC1"]
+    assert [t.code for t in labels.sheet_tags(shop["user"], store_id=shop["store"].id)[1]] == ["A-QUARANTINE", "A-SC1"]
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def test_location_and_store_sheets(shop, client_for):
     assert re.findall(r'data-code="([^"]+)"', one.text) == ["A-SAFE"]
     assert "paper-letter" in one.text
     store = client.get(f"/labels/sheet?store={shop['store'].id}&paper=tabloid")
-    assert re.findall(r'data-code="([^"]+)"', store.text) == ["A-SAFE", "A-SC1"]
+    assert re.findall(r'data-code="([^"]+)"', store.text) == ["A-QUARANTINE", "A-SAFE", "A-SC1"]
     assert "paper-a4" in store.text
 
 

@@ -5,7 +5,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
-from scanapp.models import PHYSICAL_KINDS
+from scanapp.services.stores import PLACE_KINDS
 
 KIND_NAMES = {"safe": "Safe", "vault": "Vault", "showcase": "Showcase", "bench": "Bench", "backroom": "Back room"}
 
@@ -20,5 +20,5 @@ class LocationForm(FlaskForm):
         ],
     )
     name = StringField("Name", validators=[Length(max=120, message="A name has at most 120 characters.")])
-    kind = SelectField("Kind", choices=[SelectChoice(kind, KIND_NAMES[kind]) for kind in PHYSICAL_KINDS])
+    kind = SelectField("Kind", choices=[SelectChoice(kind, KIND_NAMES[kind]) for kind in PLACE_KINDS])
     event_id = HiddenField()

@@ -5,7 +5,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scanapp.extensions import db
 
-PHYSICAL_KINDS = ("safe", "vault", "showcase", "bench", "backroom")
+# `quarantine`: one per store, where stock on hold sits; only a release (or a vendor return, or a count
+# adjustment) takes stock out of it (services/ledger.py).
+PHYSICAL_KINDS = ("safe", "vault", "showcase", "bench", "backroom", "quarantine")
 VIRTUAL_KINDS = ("supplier", "customer", "production", "loss", "transit", "vendor_return")
 LOCATION_KINDS = PHYSICAL_KINDS + VIRTUAL_KINDS
 # Virtual locations that stand for the world outside the store's stock: their balance may go below zero

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from scanapp.extensions import db
 from scanapp.models import Store, Supplier, User
-from scanapp.services import ledger, stores, users
+from scanapp.services import inspections, ledger, stores, users
 from scanapp.services.events import new_event_id, start_event
 from scanapp.services.receiving import ItemSpec, Shipment, receive_lot
 
@@ -77,5 +77,18 @@ def seed_demo(password: str, today: date | None = None) -> dict[str, User]:
     ledger.post(event, "move", studs, places["MAIN", "SAFE"], places["MAIN", "SC2"], 10)
     ledger.post(event, "ship", studs, places["MAIN", "SAFE"], main.virtual("transit"), 8, reference="Courier 4471")
     ledger.post(event, "arrive", studs, main.virtual("transit"), places["MALL", "SC2"], 8, reference="Courier 4471")
+
+    # One sapphire's certificate did not match at inspection: it waits in quarantine for a manager.
+    accepted, held = inspections.Quantity(11, Decimal("7.700")), inspections.Quantity(1, Decimal("0.700"))
+    inspections.record_inspection(
+        lots[1],
+        points={"count": "pass", "weight": "pass", "measurements": "pass", "certificate": "fail"},
+        result="fail",
+        notes="Stone 7 does not match GRS2026-044871.",
+        split=inspections.Split(accept=accepted, hold=held, send_back=inspections.Quantity()),
+        event_id=new_event_id(),
+        by=vera,
+        store=main,
+    )
     db.session.flush()
     return people
