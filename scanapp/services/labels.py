@@ -92,6 +92,8 @@ def describe(tag: Tag) -> str:
         item = tag.item
         text = item.description or item.lot.description
         return text if item.serial.upper() == tag.code else f"{item.serial} · {text}"
+    if tag.work_order is not None:  # a bench job's bag: the customer and what to do
+        return " · ".join(filter(None, [tag.work_order.customer_reference, tag.work_order.description]))
     return tag.location.name
 
 
@@ -198,6 +200,8 @@ def _visible(tag: Tag, user: User) -> bool:
         return _lot_visible(tag.lot, user)
     if tag.item is not None:
         return tag.item.location.store_id in user.store_ids or _lot_visible(tag.item.lot, user)
+    if tag.work_order is not None:
+        return tag.work_order.store_id in user.store_ids
     return tag.location.store_id in user.store_ids
 
 
