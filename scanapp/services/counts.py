@@ -1,0 +1,753 @@
+"""Counts: counting a safe, a vault or a whole store by scanning, reviewing the differences, booking them.
+
+Several people count one session at once; each scan or entry is a line, and lines add up. Nothing changes stock
+until a manager approves the count: then each difference becomes an `adjust` movement to or from the store's
+`loss` location (an item found where the ledger does not have it moves from there), with the count as reference.
+
+Movements during a count. Every counted line is compared with the ledger as it stood when that line was counted
+(its `ledger_mark`, the last movement id then), and only that difference is booked on approval. So stock moved
+out after it was counted is not missing, stock moved in before it was counted is not extra, and what moved after
+counting stands. Stock with no line at all is compared with the ledger now. The review lists every movement at the
+counted places since the count started, and flags a lot that moved between two of its own lines (recount it).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from scanapp.extensions import db
+from scanapp.models import (
+    PHYSICAL_KINDS,
+    Balance,
+    Count,
+    CountLine,
+    CountRecount,
+    Item,
+    Location,
+    Lot,
+    Movement,
+    Store,
+    User,
+    user_stores,
+)
+from scanapp.services import DomainError, access, history, ledger, scanning, tags
+from scanapp.services.events import parse_event_id, start_event
+from scanapp.services.movements import loose_at
+
+ZERO = Decimal(0)
+MAX_PIECES = 1_000_000
+MAX_WEIGHT = Decimal(1_000_000)
+APPROVER_ROLES = ("manager", "admin")
+UNFINISHED = ("open", "review")
+STATUS_WORDS = {"open": "open", "review": "in review", "approved": "approved", "cancelled": "cancelled"}
+
+
+# ---------------------------------------------------------------- starting and counting
+
+
+def start_count(store: Store, location: Location | None, *, blind: bool, event_id: str, by: User) -> Count:
+    """Open a count of `location` (a physical place of `store`), or of every place of the store when None.
+
+    Refused while another count of the same place, or of the whole store, is still open or in review: counters
+    join that one instead. Flushes."""
+    access.require(by, "count")
+    access.require_store(by, store.id)
+    event = start_event(event_id, "start_count", by=by, store=store)
+    if location is not None and (location.store_id != store.id or not location.is_physical or not location.active):
+        raise DomainError("Choose a safe, vault, showcase, bench or back room of this store.", field="location_id")
+    for other in unfinished_counts(store):
+        if location is None or other.location_id in (None, location.id):
+            raise DomainError(
+                f"{other.number} ({other.place_name}) is still {STATUS_WORDS[other.status]}: join it, or finish "
+                "it first.",
+                field="location_id",
+            )
+    count = Count(
+        store=store,
+        location=location,
+        blind=blind,
+        ledger_mark=_ledger_mark(),
+        started_by=by,
+        started_at=event.created_at,
+    )
+    db.session.add(count)
+    db.session.flush()
+    tags.tag_count(count)
+    event.result = f"count:{count.id}"
+    return count
+
+
+@dataclass(frozen=True)
+class Added:
+    """The line a scan or entry made, and what to tell the person who counted."""
+
+    line: CountLine
+    message: str
+
+    @property
+    def tone(self) -> str:
+        return "warn" if self.line.repeated or self.line.pieces is None else "ok"
+
+
+def add_line(
+    count: Count,
+    *,
+    code: str = "",
+    lot_number: str = "",
+    location: Location | None = None,
+    pieces: int | None = None,
+    weight: Decimal | None = None,
+    hosts: set[str] = frozenset(),
+    event_id: str,
+    by: User,
+) -> Added:
+    """Count one scanned tag (`code`) or one entry of untagged pieces (`lot_number`) at `location` (the count's own
+    place when it has one). An item counts as one piece; an item already counted in this count is kept as a flagged
+    repeat and not counted twice. A lot takes `pieces` and `weight`, or waits for them when none are given. The
+    event id is the phone's, so a queued scan sent twice is counted once. Flushes."""
+    access.require(by, "count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "count_line", by=by, store=count.store)
+    count = _locked_open(count)
+    place = _counting_place(count, location)
+    lot, item = _what(count, code, lot_number, by, hosts)
+    first = _counted_line_of(count, item) if item is not None else None
+    if item is not None:
+        quantity = (1, item.weight if lot.weight_unit else ZERO)
+    elif pieces is not None or weight is not None:
+        quantity = _quantity(lot, pieces, weight)
+    else:
+        quantity = (None, None)
+    line = CountLine(
+        count=count,
+        event_id=event.id,
+        location=place,
+        lot=lot,
+        item=item,
+        pieces=quantity[0],
+        weight=quantity[1],
+        repeated=first is not None,
+        entered=not code,
+        ledger_mark=_ledger_mark(),
+        counted_by=by,
+        counted_at=event.created_at,
+    )
+    db.session.add(line)
+    db.session.flush()
+    event.result = f"count:{count.id}"
+    if first is not None:
+        return Added(line, f"Item {item.serial} was already counted by {first.counted_by.name} in "
+                     f"{first.location.name}: not counted twice.")  # fmt: skip
+    if item is not None:
+        return Added(line, f"Counted item {item.serial} · {item.description or lot.description}.")
+    if line.pieces is None:
+        return Added(line, f"Lot {lot.number}: enter its {_what_to_enter(lot)} below.")
+    return Added(line, f"Counted lot {lot.number}: {quantity_text(lot, line.pieces, line.weight)}.")
+
+
+def set_quantity(
+    count: Count, line_event_id: str, pieces: int | None, weight: Decimal | None, *, event_id: str, by: User
+) -> CountLine:
+    """Enter (or correct) the pieces and weight of a scanned lot line while the count is open. Flushes."""
+    access.require(by, "count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "count_quantity", by=by, store=count.store)
+    count = _locked_open(count)
+    line = _line(count, line_event_id)
+    if line.item_id is not None:
+        raise DomainError("An item counts as one piece; there is nothing to enter.")
+    line.pieces, line.weight = _quantity(line.lot, pieces, weight)
+    event.result = f"count:{count.id}"
+    db.session.flush()
+    return line
+
+
+def remove_line(count: Count, line_event_id: str, *, event_id: str, by: User) -> CountLine:
+    """Take back a line scanned by mistake while the count is open: it is kept, superseded. Flushes."""
+    access.require(by, "count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "count_remove", by=by, store=count.store)
+    count = _locked_open(count)
+    line = _line(count, line_event_id)
+    line.superseded_at, line.superseded_by = event.created_at, by
+    line.note = (line.note + " Removed.").strip()
+    event.result = f"count:{count.id}"
+    db.session.flush()
+    return line
+
+
+def close_counting(count: Count, *, event_id: str, by: User) -> Count:
+    """Stop counting and send the count to review. Refused while a scanned lot still waits for its quantity."""
+    access.require(by, "count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "close_count", by=by, store=count.store)
+    count = _locked_open(count)
+    waiting = [line for line in count.lines if line.active and line.pieces is None]
+    if waiting:
+        numbers = ", ".join(sorted({line.lot.number for line in waiting}))
+        raise DomainError(f"Enter the pieces of {numbers} first (or remove those lines).")
+    count.status, count.closed_by, count.closed_at = "review", by, event.created_at
+    event.result = f"count:{count.id}"
+    db.session.flush()
+    return count
+
+
+# ---------------------------------------------------------------- review
+
+
+@dataclass
+class Row:
+    """One line of the review: an item, or the untagged pieces of a lot, at one place; expected versus counted.
+
+    `expected_*` is the ledger when the row was counted (now, when it was not). `source` is where the ledger
+    has an item that was found here; `elsewhere` names the places the ledger has an unexpected lot."""
+
+    lot: Lot
+    location: Location
+    item: Item | None = None
+    expected_pieces: int = 0
+    expected_weight: Decimal = ZERO
+    counted_pieces: int = 0
+    counted_weight: Decimal = ZERO
+    lines: list[CountLine] = field(default_factory=list)
+    source: Location | None = None
+    elsewhere: list[str] = field(default_factory=list)
+    moved: bool = False  # something of it moved at this place during the count
+    split: bool = False  # it moved between two of its own lines: recount it
+
+    @property
+    def key(self) -> str:
+        """How the recount form names the row."""
+        return f"item:{self.item.id}" if self.item else f"lot:{self.lot.id}:{self.location.id}"
+
+    @property
+    def pieces_difference(self) -> int:
+        return self.counted_pieces - self.expected_pieces
+
+    @property
+    def weight_difference(self) -> Decimal:
+        return self.counted_weight - self.expected_weight
+
+    @property
+    def status(self) -> str:
+        """ok, missing (none counted), unexpected (none expected), short, over, or different (one up, one down)."""
+        dp, dw = self.pieces_difference, self.weight_difference
+        if dp == 0 and dw == 0:
+            return "ok"
+        if self.counted_pieces == 0 and self.counted_weight == 0:
+            return "missing"
+        if self.expected_pieces == 0 and self.expected_weight == 0:
+            return "unexpected"
+        if dp <= 0 and dw <= 0:
+            return "short"
+        if dp >= 0 and dw >= 0:
+            return "over"
+        return "different"
+
+    @property
+    def value(self) -> Decimal:
+        """What the difference is worth at cost: by weight for a weighed lot, else by the piece."""
+        return _value(self.lot, self.pieces_difference, self.weight_difference)
+
+
+@dataclass
+class Review:
+    """Everything the review shows: rows (problems first), flagged repeats, and movements during the count."""
+
+    count: Count
+    rows: list[Row]
+    repeats: list[CountLine]
+    movements: list[Movement]
+
+    @property
+    def differences(self) -> list[Row]:
+        return [row for row in self.rows if row.status != "ok"]
+
+    @property
+    def missing_value(self) -> Decimal:
+        return -sum((row.value for row in self.rows if row.value < 0), ZERO)
+
+    @property
+    def extra_value(self) -> Decimal:
+        return sum((row.value for row in self.rows if row.value > 0), ZERO)
+
+
+def review(count: Count) -> Review:
+    """Expected versus counted for every lot and item of the counted places, by the rule in this module's
+    docstring. Reads only."""
+    scope = {place.id: place for place in _scope(count)}
+    lines = _lines(count)
+    counted = [line for line in lines if not line.repeated]
+    repeats = [line for line in lines if line.repeated]
+    since = _movements_since(count, scope)
+    item_lines = {line.item_id: line for line in counted if line.item_id is not None}
+    items_here = list(db.session.scalars(select(Item).where(Item.location_id.in_(scope)).options(joinedload(Item.lot))))
+    moves_of_items = _item_movements_since(count, set(item_lines) | {item.id for item in items_here})
+    rows = [_item_row(line, moves_of_items.get(line.item_id, []), repeats) for line in item_lines.values()]
+    for item in items_here:
+        if item.id not in item_lines:
+            weight = item.weight if item.lot.weight_unit else ZERO
+            rows.append(Row(item.lot, item.location, item, 1, weight, moved=bool(moves_of_items.get(item.id))))
+    rows += _lot_rows(count, scope, counted, items_here, since)
+    order = {"ok": 1}
+    rows.sort(key=lambda r: (order.get(r.status, 0), r.location.code, r.lot.number, r.item.serial if r.item else ""))
+    return Review(count, rows, repeats, since)
+
+
+def _item_row(line: CountLine, moves: list[Movement], repeats: list[CountLine]) -> Row:
+    """A counted item: expected here if the ledger had it here when it was counted, or has it here now."""
+    item = line.item
+    weight = item.weight if item.lot.weight_unit else ZERO
+    after = [m for m in moves if m.id > line.ledger_mark]
+    place_then = after[0].from_location_id if after else item.location_id
+    here = line.location_id in (place_then, item.location_id)
+    row = Row(item.lot, line.location, item, 1 if here else 0, weight if here else ZERO, 1, weight, [line])
+    row.lines += [r for r in repeats if r.item_id == item.id]
+    row.moved = bool(moves)
+    if not here:
+        row.source = item.location
+        row.elsewhere = [item.location.label]
+    return row
+
+
+def _lot_rows(count, scope, counted, items_here, since) -> list[Row]:
+    """The untagged pieces of each lot at each counted place: counted lot lines against the ledger's loose stock
+    (its balance less its items there) when the last of those lines was counted, or now when none was."""
+    groups: dict[tuple[int, int], list[CountLine]] = defaultdict(list)
+    for line in counted:
+        if line.item_id is None:
+            groups[(line.lot_id, line.location_id)].append(line)
+    balances = db.session.scalars(
+        select(Balance)
+        .where(Balance.location_id.in_(scope), (Balance.pieces != 0) | (Balance.weight != 0))
+        .options(joinedload(Balance.lot))
+    ).all()
+    loose = {(b.lot_id, b.location_id): [b.pieces, b.weight if b.lot.weight_unit else ZERO] for b in balances}
+    for item in items_here:
+        now = loose.setdefault((item.lot_id, item.location_id), [0, ZERO])
+        now[0] -= 1
+        now[1] -= item.weight if item.lot.weight_unit else ZERO
+    lots = {b.lot_id: b.lot for b in balances} | {line.lot_id: line.lot for line in counted}
+    lots |= {item.lot_id: item.lot for item in items_here}
+    rows = []
+    for lot_id, place_id in loose.keys() | groups.keys():
+        lot, place, group = lots[lot_id], scope[place_id], groups.get((lot_id, place_id), [])
+        pieces, weight = loose.get((lot_id, place_id), (0, ZERO))
+        moves = [m for m in since if m.lot_id == lot_id and place_id in (m.from_location_id, m.to_location_id)]
+        row = Row(lot, place, lines=group, moved=bool(moves))
+        loose_moves = [m for m in moves if m.item_id is None]
+        if group:
+            first, last = min(line.ledger_mark for line in group), max(line.ledger_mark for line in group)
+            dp, dw = _net([m for m in loose_moves if m.id > last], place_id)
+            pieces, weight = pieces - dp, weight - dw
+            row.split = any(first < m.id <= last for m in loose_moves)
+        row.expected_pieces, row.expected_weight = pieces, weight
+        row.counted_pieces = sum(line.pieces or 0 for line in group)
+        row.counted_weight = sum((line.weight or ZERO for line in group), ZERO)
+        if not group and pieces == 0 and weight == 0:
+            continue
+        if row.status == "unexpected":
+            row.elsewhere = [
+                f"{b.location.label}: {quantity_text(lot, b.pieces, b.weight)}"
+                for b in ledger.balances_of(lot)
+                if b.location.is_physical and b.location_id != place_id
+            ]
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- recount, approval, cancel
+
+
+def recount(count: Count, keys: list[str], *, event_id: str, by: User) -> Count:
+    """Send chosen rows of the review back for counting: their lines are superseded, the count opens again
+    (next round) and the counters see what to recount. Managers only. Flushes."""
+    access.require(by, "approve_count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "recount", by=by, store=count.store)
+    count = _locked(count)
+    if count.status != "review":
+        raise DomainError(f"{count.number} is {STATUS_WORDS[count.status]}: only a count in review can be recounted.")
+    rows = {row.key: row for row in review(count).rows}
+    chosen = [rows[key] for key in dict.fromkeys(keys) if key in rows]
+    if not chosen or len(chosen) != len(set(keys)):
+        raise DomainError("Choose the lines to recount from this count's review.", field="rows")
+    count.round += 1
+    for row in chosen:
+        for line in row.lines:
+            line.superseded_at, line.superseded_by = event.created_at, by
+        db.session.add(
+            CountRecount(
+                count=count,
+                round=count.round,
+                location=row.location,
+                lot=row.lot,
+                item=row.item,
+                requested_by=by,
+                requested_at=event.created_at,
+            )
+        )
+    count.status = "open"
+    event.result = f"count:{count.id}"
+    db.session.flush()
+    return count
+
+
+def approval_refusal(count: Count, user: User) -> str | None:
+    """Why `user` may not approve `count` now, or None when they may."""
+    if not access.can(user, "approve_count"):
+        return "Only a manager can approve a count."
+    if count.status != "review":
+        return f"{count.number} is {STATUS_WORDS[count.status]}: close the counting first."
+    counted = db.session.scalar(
+        select(func.count()).select_from(CountLine).where(CountLine.count_id == count.id,
+                                                          CountLine.counted_by_id == user.id)
+    )  # fmt: skip
+    if counted and approvers(count.store) > 1:
+        return "You counted in this count: another manager must approve it."
+    return None
+
+
+def approve(count: Count, *, event_id: str, by: User) -> list[Movement]:
+    """Accept the count: book each difference as an `adjust` movement with the count's number as reference.
+
+    A missing item moves to `loss`; an item found here moves from where the ledger has it; a lot's untagged
+    pieces and weight move to or from `loss` by the difference. Only a manager who did not count, unless they are
+    the store's only manager. Flushes."""
+    access.require(by, "approve_count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "approve_count", by=by, store=count.store)
+    count = _locked(count)
+    if (refusal := approval_refusal(count, by)) is not None:
+        raise DomainError(refusal)
+    loss = count.store.virtual("loss")
+    reference = count.number
+    moved = []
+    for row in review(count).differences:
+        if row.item is not None:
+            item, weight = row.item, row.item.weight if row.lot.weight_unit else ZERO
+            if row.status == "missing":
+                note = f"Count {reference}: not found in {row.location.name}"
+                moved.append(ledger.post(event, "adjust", row.lot, item.location, loss, 1, weight, item=item,
+                                         reference=reference, note=note))  # fmt: skip
+            else:
+                note = f"Count {reference}: found in {row.location.name}"
+                moved.append(ledger.post(event, "adjust", row.lot, item.location, row.location, 1, weight,
+                                         item=item, reference=reference, note=note))  # fmt: skip
+            continue
+        moved += _adjust_lot(event, row, loss, reference)
+    count.status, count.approved_by, count.approved_at, count.approve_event = "approved", by, event.created_at, event
+    event.result = f"count:{count.id}"
+    db.session.flush()
+    return moved
+
+
+def cancel(count: Count, *, event_id: str, by: User) -> Count:
+    """Drop a count that is open or in review: nothing is booked, its lines stay for the record. Managers only."""
+    access.require(by, "approve_count")
+    access.require_store(by, count.store_id)
+    event = start_event(event_id, "cancel_count", by=by, store=count.store)
+    count = _locked(count)
+    if count.status not in UNFINISHED:
+        raise DomainError(f"{count.number} is {count.status} already.")
+    count.status, count.cancelled_by, count.cancelled_at = "cancelled", by, event.created_at
+    event.result = f"count:{count.id}"
+    db.session.flush()
+    return count
+
+
+def _adjust_lot(event, row: Row, loss: Location, reference: str) -> list[Movement]:
+    """Book a lot row's difference: what is short leaves for `loss`, what is over comes from it (a row that is up
+    in pieces and down in weight, or the other way, makes one of each)."""
+    dp, dw = row.pieces_difference, row.weight_difference
+    short, over = (max(-dp, 0), max(-dw, ZERO)), (max(dp, 0), max(dw, ZERO))
+    if short != (0, ZERO):
+        have = loose_at(row.lot, row.location)
+        if have[0] < short[0] or have[1] < short[1]:
+            raise DomainError(
+                f"More of lot {row.lot.number} left {row.location.name} after it was counted than was counted "
+                f"there: recount it."
+            )
+    moved = []
+    if short != (0, ZERO):
+        note = f"Count {reference}: short in {row.location.name}"
+        moved.append(ledger.post(event, "adjust", row.lot, row.location, loss, *short, reference=reference, note=note))
+    if over != (0, ZERO):
+        note = f"Count {reference}: over in {row.location.name}"
+        moved.append(ledger.post(event, "adjust", row.lot, loss, row.location, *over, reference=reference, note=note))
+    return moved
+
+
+# ---------------------------------------------------------------- what the pages show
+
+
+@dataclass
+class Sheet:
+    """The counting page: lines newest first (the latest `shown`), totals, lots waiting for their quantity,
+    what to recount this round, and (open counts only) the live review."""
+
+    count: Count
+    lines: list[CountLine]
+    total_lines: int
+    items: int
+    pieces: int
+    waiting: list[CountLine]
+    recounts: list[CountRecount]
+    live: Review | None
+
+
+def sheet(count: Count, *, shown: int = 40) -> Sheet:
+    """What the counting page shows. The live review (expected quantities) only when the count is not blind."""
+    lines = _lines(count)
+    counted = [line for line in lines if not line.repeated]
+    newest = sorted(lines, key=lambda line: line.id, reverse=True)
+    return Sheet(
+        count=count,
+        lines=newest[:shown],
+        total_lines=len(lines),
+        items=sum(1 for line in counted if line.item_id is not None),
+        pieces=sum(line.pieces or 0 for line in counted),
+        waiting=[line for line in newest if line.pieces is None],
+        recounts=[r for r in count.recounts if r.round == count.round],
+        live=None if count.blind else review(count),
+    )
+
+
+def may_see_expected(count: Count, user: User) -> bool:
+    """Expected quantities: never while a blind count is open; in review, to managers, or to all if not blind."""
+    if count.status == "open":
+        return not count.blind
+    return not count.blind or access.can(user, "approve_count")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A count in a list, with how many lines stand."""
+
+    count: Count
+    lines: int
+
+
+def counts_of(store: Store, location: Location | None = None, limit: int = 50) -> list[Summary]:
+    """The store's latest counts (of one place, when given: whole-store counts included), unfinished first."""
+    lines = (
+        select(func.count(CountLine.id))
+        .where(CountLine.count_id == Count.id, CountLine.superseded_at.is_(None), CountLine.repeated.is_(False))
+        .scalar_subquery()
+    )
+    stmt = select(Count, lines).where(Count.store_id == store.id)
+    if location is not None:
+        stmt = stmt.where(or_(Count.location_id == location.id, Count.location_id.is_(None)))
+    stmt = stmt.options(joinedload(Count.location), joinedload(Count.started_by))
+    rows = [Summary(count, n) for count, n in db.session.execute(stmt.order_by(Count.id.desc()).limit(limit))]
+    return sorted(rows, key=lambda row: row.count.status not in UNFINISHED)
+
+
+def unfinished_counts(store: Store) -> list[Count]:
+    """The store's counts that are open or in review."""
+    return list(db.session.scalars(select(Count).where(Count.store_id == store.id, Count.status.in_(UNFINISHED))))
+
+
+def places(count: Count) -> list[Location]:
+    """Where a count's lines may be counted: its place, or every active physical place of the store."""
+    return [count.location] if count.location else [p for p in _scope(count) if p.active]
+
+
+def approvers(store: Store) -> int:
+    """How many active managers and admins the store has."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(user_stores, user_stores.c.user_id == User.id)
+        .where(user_stores.c.store_id == store.id, User.active, User.role.in_(APPROVER_ROLES))
+    )
+
+
+def line_by_event(count: Count, event_id: str) -> CountLine | None:
+    """The line a scan with this event id made in `count`, if any."""
+    try:
+        eid = parse_event_id(event_id)
+    except DomainError:
+        return None
+    return db.session.scalar(select(CountLine).where(CountLine.count_id == count.id, CountLine.event_id == eid))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _ledger_mark() -> int:
+    """The last movement id: the ledger as it stands now."""
+    return db.session.scalar(select(func.coalesce(func.max(Movement.id), 0)))
+
+
+def _locked(count: Count) -> Count:
+    """The count again, its row locked until commit (PostgreSQL; SQLite has one writer anyway): scans, closing
+    and approval of one count happen one after the other."""
+    return db.session.scalar(
+        select(Count).where(Count.id == count.id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def _locked_open(count: Count) -> Count:
+    count = _locked(count)
+    if count.status != "open":
+        raise DomainError(f"{count.number} is {STATUS_WORDS[count.status]}: it takes no more counting.")
+    return count
+
+
+def _scope(count: Count) -> list[Location]:
+    """The places a count covers."""
+    if count.location is not None:
+        return [count.location]
+    return list(
+        db.session.scalars(
+            select(Location)
+            .where(Location.store_id == count.store_id, Location.kind.in_(PHYSICAL_KINDS))
+            .order_by(Location.code)
+        )
+    )
+
+
+def _counting_place(count: Count, location: Location | None) -> Location:
+    if count.location is not None:
+        if location is not None and location.id != count.location_id:
+            raise DomainError(f"This count is of {count.location.name} only; count {location.name} on its own.")
+        return count.location
+    if location is None:
+        raise DomainError("Choose the place you are counting (or scan its tag) first.", field="location_id")
+    if location.store_id != count.store_id or not location.is_physical:
+        raise DomainError(f"{location.label} is not a place of {count.store.name}.", field="location_id")
+    return location
+
+
+def _what(count: Count, code: str, lot_number: str, by: User, hosts: set[str]) -> tuple[Lot, Item | None]:
+    """The lot and item a scanned code, or a typed lot number, stands for."""
+    if not code:
+        number = (lot_number or "").strip().upper()
+        if not number:
+            raise DomainError("Scan a tag, or type the lot number of the pieces.", field="lot")
+        lot = db.session.scalar(select(Lot).where(Lot.number == number, history.visible_lots(by.store_ids)))
+        if lot is None:
+            raise DomainError(f"No lot {number} in your stores. Check the number on the bag or box.", field="lot")
+        return lot, None
+    found = scanning.resolve(code, by=by, hosts=hosts)
+    if found.item is not None:
+        return found.item.lot, found.item
+    if found.lot is not None:
+        return found.lot, None
+    if found.location is not None:
+        if count.location is None:
+            raise DomainError(f"{found.code} is the tag of {found.location.name}: choose it as the place you count.")
+        raise DomainError(f"{found.code} is the tag of {found.location.name}, not of a lot or an item.")
+    raise DomainError(f"{found.code} is not the tag of a lot or an item.")
+
+
+def _counted_line_of(count: Count, item: Item) -> CountLine | None:
+    """The line that counted `item` in this count already, if any."""
+    return db.session.scalar(
+        select(CountLine).where(
+            CountLine.count_id == count.id,
+            CountLine.item_id == item.id,
+            CountLine.superseded_at.is_(None),
+            CountLine.repeated.is_(False),
+        )
+    )
+
+
+def _line(count: Count, line_event_id: str) -> CountLine:
+    line = line_by_event(count, line_event_id)
+    if line is None:
+        raise DomainError("That line is not part of this count.")
+    if not line.active:
+        raise DomainError("That line was removed or sent for recount.")
+    return line
+
+
+def _quantity(lot: Lot, pieces: int | None, weight: Decimal | None) -> tuple[int, Decimal]:
+    """Pieces and weight of a lot line as counted: pieces always; a weight only for a weighed lot, and required
+    there."""
+    if pieces is None:
+        raise DomainError(f"Enter the pieces of lot {lot.number} (0 if there are none).", field="pieces")
+    if not isinstance(pieces, int) or isinstance(pieces, bool) or not 0 <= pieces <= MAX_PIECES:
+        raise DomainError(f"Pieces must be a whole number from 0 to {MAX_PIECES:,}.", field="pieces")
+    if not lot.weight_unit:
+        if weight:
+            raise DomainError(f"Lot {lot.number} is counted in pieces only.", field="weight")
+        return pieces, ZERO
+    if weight is None:
+        raise DomainError(f"Enter the weight of lot {lot.number} in {lot.weight_unit}.", field="weight")
+    if not weight.is_finite() or weight < 0 or weight >= MAX_WEIGHT or weight != weight.quantize(Decimal("0.001")):
+        raise DomainError("Weight must be a number from 0, with at most three decimals.", field="weight")
+    return pieces, weight
+
+
+def _what_to_enter(lot: Lot) -> str:
+    return f"pieces and weight ({lot.weight_unit})" if lot.weight_unit else "pieces"
+
+
+def quantity_text(lot: Lot, pieces: int, weight: Decimal | None) -> str:
+    """ "12 pcs, 1.200 ct": pieces, and the weight of a weighed lot."""
+    text = f"{pieces} pc" + ("" if pieces == 1 else "s")
+    return text + (f", {weight} {lot.weight_unit}" if lot.weight_unit and weight is not None else "")
+
+
+def _value(lot: Lot, pieces: int, weight: Decimal) -> Decimal:
+    if lot.weight_cost is not None and weight:
+        return (lot.weight_cost * weight).quantize(Decimal("0.01"))
+    return (lot.unit_cost or ZERO) * pieces
+
+
+def _net(moves: list[Movement], place_id: int) -> tuple[int, Decimal]:
+    """Pieces and weight that `moves` brought into `place_id`, less what they took out."""
+    pieces, weight = 0, ZERO
+    for m in moves:
+        sign = 1 if m.to_location_id == place_id else -1
+        pieces, weight = pieces + sign * m.pieces, weight + sign * m.weight
+    return pieces, weight
+
+
+def _lines(count: Count) -> list[CountLine]:
+    """The count's lines that stand (not superseded), with what they show."""
+    return list(
+        db.session.scalars(
+            select(CountLine)
+            .where(CountLine.count_id == count.id, CountLine.superseded_at.is_(None))
+            .options(
+                joinedload(CountLine.lot),
+                joinedload(CountLine.item),
+                joinedload(CountLine.location),
+                joinedload(CountLine.counted_by),
+            )
+            .order_by(CountLine.id)
+        )
+    )
+
+
+def _movements_since(count: Count, scope: dict[int, Location]) -> list[Movement]:
+    """Movements into or out of the counted places since the count started, oldest first."""
+    touching = or_(Movement.from_location_id.in_(scope), Movement.to_location_id.in_(scope))
+    stmt = select(Movement).where(Movement.id > count.ledger_mark, touching).order_by(Movement.id)
+    stmt = stmt.options(
+        joinedload(Movement.from_location).joinedload(Location.store),
+        joinedload(Movement.to_location).joinedload(Location.store),
+        joinedload(Movement.lot),
+        joinedload(Movement.item),
+        joinedload(Movement.user),
+    )
+    return list(db.session.scalars(stmt).unique())
+
+
+def _item_movements_since(count: Count, item_ids: set[int]) -> dict[int, list[Movement]]:
+    """Each item's movements since the count started (anywhere), oldest first."""
+    if not item_ids:
+        return {}
+    moves = db.session.scalars(
+        select(Movement).where(Movement.id > count.ledger_mark, Movement.item_id.in_(item_ids)).order_by(Movement.id)
+    )
+    by_item: dict[int, list[Movement]] = defaultdict(list)
+    for m in moves:
+        by_item[m.item_id].append(m)
+    return by_item
