@@ -14,6 +14,8 @@ TARGET_COLUMNS = {
     "lot": "lot_id",
     "item": "item_id",
     "location": "location_id",
+    "work_order": "work_order_id",
+    "count": "count_id",
 }
 TAG_KINDS = tuple(TARGET_COLUMNS)
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
@@ -39,11 +41,15 @@ class Tag(db.Model):
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), unique=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), unique=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), unique=True)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), unique=True)
+    count_id: Mapped[int | None] = mapped_column(ForeignKey("counts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lot: Mapped["Lot | None"] = relationship(back_populates="tag")  # noqa: F821
     item: Mapped["Item | None"] = relationship(back_populates="tag")  # noqa: F821
     location: Mapped["Location | None"] = relationship(back_populates="tag")  # noqa: F821
+    work_order: Mapped["WorkOrder | None"] = relationship(back_populates="tag")  # noqa: F821
+    count: Mapped["Count | None"] = relationship(back_populates="tag")  # noqa: F821
 
     __table_args__ = (
         CheckConstraint("code = upper(code)", name="code_upper"),

@@ -16,9 +16,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reverse": frozenset({"vault", "manager", "admin"}),
     "sell": frozenset({"associate", "manager", "admin"}),
     "return": frozenset({"associate", "vault", "manager", "admin"}),
+    "override_return": frozenset({"manager", "admin"}),
+    "manage_return_reasons": frozenset({"manager", "admin"}),
     "ship": frozenset({"manager", "admin"}),
     "resolve_transfer": frozenset({"manager", "admin"}),
     "manage_api_tokens": frozenset({"manager", "admin"}),
+    "inspect": frozenset({"vault", "manager", "admin"}),
+    "release": frozenset({"manager", "admin"}),
+    "count": frozenset({"vault", "manager", "admin"}),
+    "approve_count": frozenset({"manager", "admin"}),
+    "bench": frozenset({"bench", "manager", "admin"}),
+    "reports": frozenset({"manager", "admin"}),
+    "trace": frozenset({"vault", "manager", "admin"}),
 }
 
 

@@ -25,6 +25,9 @@ from scanapp.models import (
 from scanapp.services import DomainError
 
 ZERO = Decimal(0)
+# The only kinds that take stock out of a quarantine: a manager's release, sending it back to the supplier, and a
+# count's correction. Anything else (move, sell, ship, consume…) is refused there, whichever service asks.
+LEAVES_QUARANTINE = ("release", "vendor_return", "adjust")
 
 
 def post(
@@ -160,6 +163,9 @@ def _fixed(value: Decimal) -> Decimal:
 def _check(kind, lot, source, dest, pieces, weight, item) -> None:
     if kind not in MOVEMENT_KINDS:
         raise DomainError(f"Unknown movement kind {kind!r}.")
+    if source.kind == "quarantine" and kind not in LEAVES_QUARANTINE:
+        held = item.serial if item is not None else lot.number
+        raise DomainError(f"{held} is on hold in {source.label}: a manager must release it first.", field="lines")
     if not isinstance(pieces, int) or isinstance(pieces, bool) or pieces < 0:
         raise DomainError("Pieces must be a whole number, zero or more.", field="pieces")
     if weight < 0 or weight != weight.quantize(Decimal("0.001")):

@@ -135,7 +135,8 @@ def lines_for_scan(code_target: object, store: Store) -> MoveLine:
     loose = [(qty, place) for qty, place in loose if qty[0] > 0 or qty[1] > 0]
     if not loose:
         raise DomainError(f"Lot {code_target.number} has nothing in {store.name} outside its tracked items.")
-    (pieces, weight), place = max(loose, key=lambda pair: (pair[0], -pair[1].id))
+    # Stock on hold is offered only when there is nothing else (taking it is then refused, saying why).
+    (pieces, weight), place = max(loose, key=lambda pair: (pair[1].kind != "quarantine", pair[0], -pair[1].id))
     return MoveLine(lot=code_target, source=place, pieces=pieces, weight=weight)
 
 
@@ -167,9 +168,12 @@ def loose_at(lot: Lot, location: Location) -> tuple[int, Decimal]:
 
 
 def check_destination(dest: Location, store: Store) -> None:
-    """Refuse a destination that is not an active safe, vault, showcase, bench or backroom of `store`."""
+    """Refuse a destination that is not an active safe, vault, showcase, bench or backroom of `store` (stock goes
+    into the quarantine only by a hold, from an inspection)."""
     if dest.store_id != store.id:
         raise DomainError(f"{dest.label} is not a place of {store.name}.", field="dest")
+    if dest.kind == "quarantine":
+        raise DomainError(f"{dest.label} is for stock on hold: record an inspection to put stock there.", field="dest")
     if not dest.is_physical:
         raise DomainError(
             f"{dest.label} is not a place to put stock: choose a safe, vault, showcase, bench or backroom.",

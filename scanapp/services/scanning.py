@@ -11,7 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from scanapp.extensions import db
-from scanapp.models import Balance, Item, Location, Lot, Tag, User
+from scanapp.models import Balance, Count, Item, Location, Lot, Tag, User, WorkOrder
 from scanapp.services import DomainError, history, ledger, tags
 
 pillow_heif.register_heif_opener()  # iPhones upload HEIC
@@ -41,6 +41,8 @@ class Found:
     lot: Lot | None = None
     item: Item | None = None
     location: Location | None = None
+    work_order: WorkOrder | None = None
+    count: Count | None = None
 
     @property
     def label(self) -> str:
@@ -49,6 +51,10 @@ class Found:
             return f"Lot {self.code} · {self.lot.description}"
         if self.item is not None:
             return f"Item {self.code} · {self.item.description or self.item.lot.description}"
+        if self.work_order is not None:
+            return f"Job {self.code} · {self.work_order.description}"
+        if self.count is not None:
+            return f"Count {self.code} · {self.count.place_name}"
         return f"Place {self.code} · {self.location.name}"
 
 
@@ -78,7 +84,15 @@ def resolve(raw: str, *, by: User, hosts: set[str]) -> Found:
     tag = tags.find(code)
     if tag is None or not _visible(tag, by):
         raise UnknownCode(code)
-    return Found(code=code, kind=tag.kind, lot=tag.lot, item=tag.item, location=tag.location)
+    return Found(
+        code=code,
+        kind=tag.kind,
+        lot=tag.lot,
+        item=tag.item,
+        location=tag.location,
+        work_order=tag.work_order,
+        count=tag.count,
+    )
 
 
 def lookup(raw: str, *, by: User, hosts: set[str]) -> Lookup:
@@ -111,6 +125,10 @@ def _visible(tag: Tag, user: User) -> bool:
     the lot and item pages (received by, or holding stock in, one of their stores)."""
     if tag.location is not None:
         return tag.location.store_id in user.store_ids
+    if tag.work_order is not None:
+        return tag.work_order.store_id in user.store_ids
+    if tag.count is not None:
+        return tag.count.store_id in user.store_ids
     lot_id = tag.lot_id or tag.item.lot_id
     return db.session.scalar(select(Lot.id).where(Lot.id == lot_id, history.visible_lots(user.store_ids))) is not None
 

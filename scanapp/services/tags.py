@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from scanapp.extensions import db
-from scanapp.models import CODE_RE, Item, Location, Lot, Tag
+from scanapp.models import CODE_RE, Count, Item, Location, Lot, Tag, WorkOrder
 from scanapp.services import DomainError
 
 
@@ -60,6 +60,20 @@ def tag_item(item: Item) -> Tag:
 def tag_location(location: Location) -> Tag:
     """Give a location its tag: <store code>-<location code>. Flushes."""
     return _assign(f"{location.store.code}-{location.code}", "location", location=location)
+
+
+def tag_work_order(work_order: WorkOrder) -> Tag:
+    """Give a work order its tag: WO-<id>, e.g. WO-000123. Flushes."""
+    if work_order.id is None:
+        db.session.flush()
+    return _assign(f"WO-{work_order.id:06d}", "work_order", work_order=work_order)
+
+
+def tag_count(count: Count) -> Tag:
+    """Give a count its tag: its number, CNT-<id>, e.g. CNT-000123. Flushes."""
+    if count.id is None:
+        db.session.flush()
+    return _assign(count.number, "count", count=count)
 
 
 def _assign(code: str, kind: str, **target) -> Tag:

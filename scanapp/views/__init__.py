@@ -13,14 +13,47 @@ from scanapp.services.events import parse_event_id
 
 
 def register(app: Flask) -> None:
-    from scanapp.views import auth, items, labels, locations, lots, main, receiving, scan, search, suppliers
+    from scanapp.views import (
+        auth,
+        items,
+        labels,
+        locations,
+        lots,
+        main,
+        moves,
+        receiving,
+        sales,
+        scan,
+        search,
+        suppliers,
+        tokens,
+        transfers,
+    )
 
     for module in (auth, main, scan, search, lots, items, locations, suppliers, receiving, labels):
+        app.register_blueprint(module.bp)
+    for module in (moves, transfers, sales, tokens):
         app.register_blueprint(module.bp)
 
     from scanapp import api
 
     app.register_blueprint(api.bp)
+
+    from scanapp.views import inspections
+
+    app.register_blueprint(inspections.bp)
+    from scanapp.views import bench
+
+    app.register_blueprint(bench.bp)
+    from scanapp.views import counts
+
+    app.register_blueprint(counts.bp)
+    from scanapp.views import reports
+
+    app.register_blueprint(reports.bp)
+    from scanapp.views import returns
+
+    app.register_blueprint(returns.bp)
 
 
 def requires(action: str):
@@ -76,6 +109,11 @@ def result_url(event: Event) -> str:
         "item": "items.detail",
         "location": "locations.detail",
         "supplier": "suppliers.detail",
+        "transfer": "transfers.detail",
+        "movement": "sales.detail",
+        "api_token": "tokens.index",
+        "work_order": "bench.detail",
+        "count": "counts.detail",
     }
     if kind in endpoints and ident.isdigit():
         return url_for(endpoints[kind], id=int(ident))

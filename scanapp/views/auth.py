@@ -33,7 +33,10 @@ def logout():
     logout_user()
     session.clear()
     flash("Signed out.", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # A shared phone must not show the last user's pages from the offline count cache.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.post("/store")

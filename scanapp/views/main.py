@@ -18,6 +18,12 @@ def index():
     return render("main/index.html")
 
 
+@bp.get("/menu")
+def menu():
+    """Every workflow this user may use, for the phone's "More" tab."""
+    return render("main/menu.html")
+
+
 @bp.get("/healthz")
 def healthz():
     """Public: is the app up, and can it reach its database at the current schema revision?"""

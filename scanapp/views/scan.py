@@ -1,15 +1,21 @@
 """Scanning: a tag's own URL (/t/<code>), and the lookup of a scanned, typed or photographed code."""
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, jsonify, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from scanapp.htmx import render
+from scanapp.htmx import render, wants_fragment
 from scanapp.services import DomainError, scanning
 from scanapp.views import requires
 
 bp = Blueprint("scan", __name__)
 
-DETAIL_ENDPOINTS = {"lot": "lots.detail", "item": "items.detail", "location": "locations.detail"}
+DETAIL_ENDPOINTS = {
+    "lot": "lots.detail",
+    "item": "items.detail",
+    "location": "locations.detail",
+    "work_order": "bench.detail",
+    "count": "counts.detail",
+}
 
 
 @bp.get("/t/<code>")
@@ -21,7 +27,7 @@ def tag(code: str):
         found = scanning.resolve(code, by=current_user, hosts=set())
     except DomainError as error:
         return _answer(error)
-    target = found.lot or found.item or found.location
+    target = found.lot or found.item or found.location or found.work_order or found.count
     return redirect(url_for(DETAIL_ENDPOINTS[found.kind], id=target.id))
 
 
@@ -52,7 +58,20 @@ def _lookup(raw: str):
         result = scanning.lookup(raw, by=current_user, hosts=hosts)
     except DomainError as error:
         return _answer(error)
+    if result.found.work_order is not None:  # a job's tag opens the job page
+        return _open(url_for(DETAIL_ENDPOINTS["work_order"], id=result.found.work_order.id))
+    if result.found.count is not None:  # a count's tag opens the count page
+        return _open(url_for(DETAIL_ENDPOINTS["count"], id=result.found.count.id))
     return render("main/index.html", "result", result=result)
+
+
+def _open(url: str):
+    """Go to another page: a redirect, or for an htmx scan an HX-Redirect so the whole page changes."""
+    if not wants_fragment():
+        return redirect(url, 303)
+    response = make_response("", 204)
+    response.headers["HX-Redirect"] = url
+    return response
 
 
 def _answer(error: DomainError):
