@@ -85,6 +85,14 @@ class Movement(db.Model):
         Index("ix_movements_lot_id_id", "lot_id", "id"),
         Index("ix_movements_from_location_id_id", "from_location_id", "id"),
         Index("ix_movements_to_location_id_id", "to_location_id", "id"),
+        # Reports (services/reports.py): movements of some kinds in some stores over a period, summed per lot. It
+        # holds every column those sums read, so that they are answered from the index alone.
+        Index(
+            "ix_movements_report",
+            "kind", "store_id", "created_at", "lot_id", "to_location_id", "pieces", "weight", "amount", "reverses_id",
+        ),  # fmt: skip
+        # A user's latest moves in a store, newest first: "undo my last move" (services/movements.py).
+        Index("ix_movements_user_id_store_id_kind_id", "user_id", "store_id", "kind", "id"),
     )
 
     def __repr__(self) -> str:
