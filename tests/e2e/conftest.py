@@ -55,3 +55,13 @@ def sign_in(live_server):
         page.wait_for_url(f"{live_server}/")
 
     return go
+
+
+def wedge_scan(page, code: str, delay: int = 5) -> None:
+    """What a keyboard-wedge scanner does: the code's keys in a fast burst, then Enter.
+
+    Waits first until scanner.js has bound the page's scanner block, as a person's first scan after a page load
+    cannot arrive in the same few milliseconds."""
+    page.locator("[data-scanner][data-ready]").wait_for(state="attached")
+    page.keyboard.type(code, delay=delay)
+    page.keyboard.press("Enter")

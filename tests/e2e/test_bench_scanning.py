@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from scanapp.extensions import db
 from scanapp.models import Movement
 from scanapp.services import bench, ledger
+from tests.e2e.conftest import wedge_scan as scan
 
 
 @pytest.fixture
@@ -25,12 +26,6 @@ def shop(make):
     wo = bench.open_work_order(job, event_id="6f1c1b7e-2f7e-4a43-9d0e-2b8f4a1c0d11", by=jo, store=store)
     db.session.commit()
     return {"user": jo, "wo": wo, "bench": bench_place, "safe": safe}
-
-
-def scan(page, code):
-    """What a wedge scanner does: the code's keys in a fast burst, then Enter."""
-    page.keyboard.type(code, delay=5)
-    page.keyboard.press("Enter")
 
 
 def use(page, code, source, pieces=None, weight=None):

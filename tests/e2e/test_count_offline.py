@@ -7,12 +7,7 @@ from sqlalchemy import func, select
 
 from scanapp.extensions import db
 from scanapp.models import Count, CountLine, Event
-
-
-def scan(page, code):
-    """What a wedge scanner does: the code's keys in a fast burst, then Enter."""
-    page.keyboard.type(code, delay=5)
-    page.keyboard.press("Enter")
+from tests.e2e.conftest import wedge_scan as scan
 
 
 def test_a_showcase_counted_partly_without_signal_counts_every_scan_once(page, context, live_server, make, sign_in):

@@ -5,12 +5,7 @@ from playwright.sync_api import expect
 
 from scanapp.extensions import db
 from scanapp.models import Item
-
-
-def scan(page, code):
-    """What a wedge scanner does: the code's keys in a fast burst, then Enter."""
-    page.keyboard.type(code, delay=5)
-    page.keyboard.press("Enter")
+from tests.e2e.conftest import wedge_scan as scan
 
 
 def test_phone_moves_two_items_to_a_showcase_by_scanning(page, live_server, sign_in, make):

@@ -14,6 +14,7 @@ from scanapp.services import ledger
 from scanapp.services.events import new_event_id
 from scanapp.services.movements import MoveLine
 from scanapp.services.sales import sell
+from tests.e2e.conftest import wedge_scan
 
 
 @pytest.fixture
@@ -33,8 +34,7 @@ def test_a_return_at_the_counter_restocks_the_showcase(page, live_server, sign_i
     sign_in(page, counter["user"])
     page.goto(f"{live_server}/returns/new")
     page.locator("[data-scanner-input]").focus()
-    page.keyboard.type("R-1", delay=5)
-    page.keyboard.press("Enter")
+    wedge_scan(page, "R-1")
 
     form = page.locator("#return-form")
     expect(form.locator("#return-sale")).to_contain_text("1,250.00")

@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scanapp.extensions import db
+from tests.e2e.conftest import wedge_scan as scan
 
 
 @pytest.fixture
@@ -15,12 +16,6 @@ def shop(make):
     user = make.user("associate", [store], username="alex")
     db.session.commit()
     return {"user": user}
-
-
-def scan(page, code, delay=5):
-    """What a wedge scanner does: the code's keys in a fast burst, then Enter."""
-    page.keyboard.type(code, delay=delay)
-    page.keyboard.press("Enter")
 
 
 def test_wedge_bursts_are_looked_up_wherever_the_focus_is_and_repeats_ignored(page, sign_in, shop):
