@@ -1,11 +1,18 @@
 import pytest
-from scanapp.extensions import db
 
-@pytest.mark.parametrize(("role", "shown", "hidden"), [
-    ("associate", ["Move stock", "Record a sale", "Take a return"], ["Reports", "Receive a shipment", "Bench jobs"]),
-    ("manager", ["Reports", "Receive a shipment", "API tokens", "Counts"], []),
-    ("bench", ["Bench jobs"], ["Record a sale", "Reports"]),
-])
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        (
+            "associate",
+            ["Move stock", "Record a sale", "Take a return"],
+            ["Reports", "Receive a shipment", "Bench jobs"],
+        ),
+        ("manager", ["Reports", "Receive a shipment", "API tokens", "Counts"], []),
+        ("bench", ["Bench jobs"], ["Record a sale", "Reports"]),
+    ],
+)
 def test_menu_shows_what_the_role_may_do(make, client_for, role, shown, hidden):
     store = make.store("A")
     user = make.user(role, [store])
