@@ -42,3 +42,11 @@ lint: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+## Benchmark (not part of make test): build a large store (100,000 items, 1,000,000 movements) in a fresh database
+## (SQLite, or PostgreSQL with DATABASE_URL), serve it with gunicorn as in production and measure it with wrk
+## against the ceiling and the budgets; writes bench/results.json (see bench/README.md). Needs wrk (apt-get install -y wrk).
+## BENCH_ARGS passes options on, e.g. make bench BENCH_ARGS='--movements 100000 --items 10000 --lots 500'.
+.PHONY: bench
+bench: install-test
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
