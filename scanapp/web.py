@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from scanapp import assets
 from scanapp.extensions import db, login_manager
 from scanapp.htmx import render
 from scanapp.models import Store, User
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    assets.init_app(app)
 
 
 def current_store() -> Store | None:

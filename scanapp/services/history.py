@@ -5,7 +5,7 @@ location, and the chain of custody. Balances come from the balances table; the l
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scanapp.extensions import db
@@ -31,11 +31,12 @@ def visible_lots(store_ids: set[int]) -> ColumnElement[bool]:
     """A condition on Lot: received by one of `store_ids`, or holding stock (any non-zero balance outside the
     supplier) at a location of one of them."""
     held_there = (
-        select(Balance.lot_id)
+        select(Balance.id)
         .join(Location, Balance.location_id == Location.id)
-        .where(Location.store_id.in_(store_ids), Location.kind != "supplier", _nonzero())
+        .where(Balance.lot_id == Lot.id, Location.store_id.in_(store_ids), Location.kind != "supplier", _nonzero())
+        .exists()
     )
-    return or_(Lot.store_id.in_(store_ids), Lot.id.in_(held_there))
+    return or_(Lot.store_id.in_(store_ids), held_there)
 
 
 def lot_for(user: User, lot_id: int) -> Lot | None:
@@ -164,7 +165,13 @@ def lot_movements(lot: Lot, before: int | None = None, size: int = PAGE_SIZE) ->
 
 def location_movements(location: Location, before: int | None = None, size: int = PAGE_SIZE) -> MovementPage:
     """One page of movements into or out of `location`, newest first."""
-    return _page(or_(Movement.from_location_id == location.id, Movement.to_location_id == location.id), before, size)
+    newest = []
+    for column in (Movement.from_location_id, Movement.to_location_id):
+        ids = select(Movement.id).where(column == location.id)
+        if before is not None:
+            ids = ids.where(Movement.id < before)
+        newest.append(ids.order_by(Movement.id.desc()).limit(size + 1).subquery().select())
+    return _page(Movement.id.in_(union_all(*newest)), before, size)
 
 
 def item_path(item: Item) -> list[Movement]:

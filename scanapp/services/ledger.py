@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager
 
 from scanapp.extensions import db
 from scanapp.models import (
@@ -140,7 +141,8 @@ def balances_of(lot: Lot) -> list[Balance]:
     """The lot's non-zero balances, physical places first."""
     rows = db.session.scalars(
         select(Balance)
-        .join(Location)
+        .join(Balance.location)
+        .options(contains_eager(Balance.location).joinedload(Location.store))
         .where(Balance.lot_id == lot.id, (Balance.pieces != 0) | (Balance.weight != 0))
         .order_by(Location.store_id, Location.kind, Location.code)
     ).all()

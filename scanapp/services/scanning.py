@@ -9,6 +9,7 @@ import pillow_heif
 import zxingcpp
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from scanapp.extensions import db
 from scanapp.models import Balance, Count, Item, Location, Lot, Tag, User, WorkOrder
@@ -138,7 +139,8 @@ def _lots_at(location: Location) -> list[Balance]:
     return list(
         db.session.scalars(
             select(Balance)
-            .join(Lot)
+            .join(Balance.lot)
+            .options(contains_eager(Balance.lot))
             .where(Balance.location_id == location.id, (Balance.pieces != 0) | (Balance.weight != 0))
             .order_by(Lot.number)
         )
@@ -148,7 +150,12 @@ def _lots_at(location: Location) -> list[Balance]:
 def _items_at(location: Location) -> list[Item]:
     """The active items at a location, by serial."""
     return list(
-        db.session.scalars(select(Item).where(Item.location_id == location.id, Item.active).order_by(Item.serial))
+        db.session.scalars(
+            select(Item)
+            .where(Item.location_id == location.id, Item.active)
+            .options(joinedload(Item.lot))
+            .order_by(Item.serial)
+        )
     )
 
 
