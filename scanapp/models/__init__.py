@@ -16,6 +16,7 @@ __all__ = [
     "ApiToken", "Balance", "Document", "Event", "Item", "Location", "Lot", "Movement", "Store", "Supplier", "Tag",
     "Transfer", "TransferLine", "User", "user_stores",
 ]  # fmt: skip
+from scanapp.models.audit import AUDIT_ACTIONS, AppendOnly, AuditEntry  # noqa: E402,F401
 from scanapp.models.bench import Component, WorkOrder  # noqa: E402,F401
 from scanapp.models.counts import COUNT_STATUSES, Count, CountLine, CountRecount  # noqa: E402,F401
 from scanapp.models.inspections import INSPECTION_RESULTS, POINT_RESULTS, Inspection, Photo  # noqa: E402, F401

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_suppliers": frozenset({"vault", "manager", "admin"}),
     "manage_locations": frozenset({"manager", "admin"}),
     "manage_users": frozenset({"admin"}),
+    "view_audit": frozenset({"manager", "admin"}),
     "reverse": frozenset({"vault", "manager", "admin"}),
     "sell": frozenset({"associate", "manager", "admin"}),
     "return": frozenset({"associate", "vault", "manager", "admin"}),

@@ -28,7 +28,7 @@ from scanapp.models import (
     Store,
     User,
 )
-from scanapp.services import DomainError, access, photos, stores
+from scanapp.services import DomainError, access, audit, photos, stores
 from scanapp.services.events import start_event
 from scanapp.services.movements import MoveLine, check_destination, check_lines, contents_of, loose_at, take_from
 
@@ -211,6 +211,9 @@ def release(
         line = MoveLine(lot=lot, source=quarantine, pieces=quantity.pieces, weight=quantity.weight)
     movement = take_from(event, kind, line, dest, note=reason)
     event.result = f"item:{item.id}" if item is not None else f"lot:{lot.id}"
+    what = f"item {item.serial}" if item is not None else _qty(lot, quantity)
+    audit.record("hold_released", by=by, store=store, subject=f"lot:{lot.id}",
+                 detail=f"{what} of lot {lot.number} to {dest.name}: {reason}")  # fmt: skip
     return movement
 
 

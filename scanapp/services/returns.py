@@ -21,7 +21,7 @@ from scanapp.extensions import db
 from scanapp.models import Item, Location, Lot, Movement, Return, ReturnReason, Store, Supplier, User
 from scanapp.models.returns import RETURN_CONDITIONS, RETURN_DISPOSITIONS
 from scanapp.models.types import utcnow
-from scanapp.services import DomainError, Forbidden, access, bench, photos, stores
+from scanapp.services import DomainError, Forbidden, access, audit, bench, photos, stores
 from scanapp.services.events import start_event
 from scanapp.services.movements import MoveLine, check_destination, take_from
 from scanapp.services.sales import money
@@ -332,6 +332,9 @@ def take_return(
     if disposition == "bench" and access.can(by, "bench"):
         record.work_order = _repair_job(record, place, event.id, by, store)
     event.result = f"return:{record.id}"
+    if override_reason:
+        audit.record("return_override", by=by, store=store, subject=f"return:{record.id}",
+                     detail=f"{found.problem} Reason: {override_reason}")  # fmt: skip
     return record
 
 
