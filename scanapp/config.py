@@ -21,7 +21,17 @@ class Config:
     # Host printed in tag QR codes (HTTPS://<TAG_HOST>/T/<CODE>); the request's host when empty.
     TAG_HOST = ""
     MEDIA_DIR = ""  # instance/media when empty
+    PG_BIN = ""  # directory of pg_dump, pg_restore and psql for `flask backup`/`restore`; the PATH when empty
     DEMO_PASSWORD = "scan-demo"
+    # Sign-in limits (services/sign_in.py): this many wrong passwords for one account, or from one address, within
+    # the window lock further tries for that account or address until the window has passed.
+    SIGN_IN_ACCOUNT_LIMIT = 5
+    SIGN_IN_ADDRESS_LIMIT = 20
+    SIGN_IN_WINDOW_MINUTES = 15
+    # How many proxies (nginx, Caddy, a load balancer) stand in front of the app. Behind them every request comes
+    # from the proxy's address; with this set, the client's is read from X-Forwarded-For, so that the audit log
+    # and the sign-in limit per address see the phone, not the proxy.
+    PROXY_HOPS = 0
 
 
 def load(app, overrides: dict | None) -> None:
