@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import partial
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from scanapp.extensions import db
 from scanapp.models import Count, CountLine, Event, Item, Movement, User
@@ -380,6 +380,35 @@ def test_entering_quantities_and_removing_a_line_through_the_page(shop, client_f
     assert late.status_code == 422 and "is in review: it takes no more counting" in late.text
 
 
+def test_a_scan_reads_only_the_newest_lines_however_much_was_counted(shop, client_for):
+    """The lines block shows the newest 40 lines, the lots waiting for their quantity and the totals: a scan must
+    not read every line of the count, or each scan costs more the more has been counted."""
+    count = start(shop)
+    waiting = line(shop, count, "RINGS").line  # lot RINGS has items: its pieces are those "without a tag"
+    for _ in range(45):
+        line(shop, count, "MELEE", pieces=1, weight=D("0.010"))
+    read = []
+
+    def loaded(target, *_):
+        read.append(target)
+
+    for name in ("load", "refresh"):
+        event.listen(CountLine, name, loaded)
+    try:
+        answer = client_for(shop["val"]).post(
+            f"/counts/{count.id}/lines", data={"code": "R1", "event_id": new_event_id()}, headers=HX
+        )
+    finally:
+        for name in ("load", "refresh"):
+            event.remove(CountLine, name, loaded)
+    assert answer.status_code == 200 and "Counted item R1" in answer.text
+    assert len({line.id for line in read}) == 41  # the newest 40 and the one waiting (the new line is among the 40)
+    assert "1 item · 46 pcs · 47 lines" in answer.text and "and 7 earlier lines." in answer.text
+    assert f"/lines/{waiting.event_id}/quantity" in answer.text  # older than the newest 40, still offered
+    assert 'Pieces <span class="muted">without a tag' in answer.text
+    assert answer.text.count('class="count-line ') == 40
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -510,3 +539,23 @@ def test_services_refuse_steps_out_of_order(shop):
     with pytest.raises(DomainError, match="Choose a safe, vault"):
         counts.start_count(shop["store"], shop["store"].virtual("loss"), blind=True, event_id=new_event_id(),
                            by=shop["val"])  # fmt: skip
+
+
+def test_a_scan_writes_its_event_once(shop):
+    """The scan's event goes in with its result (the count), so a scan writes the event and the line only."""
+    count = start(shop)
+    db.session.commit()
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        added = line(shop, count, "R1")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert [s for s in sent if not s.startswith("SELECT")] == ["INSERT INTO events", "INSERT INTO count_lines"]
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Event, added.line.event_id).result == f"count:{count.id}"

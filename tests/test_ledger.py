@@ -4,6 +4,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+import sqlalchemy
 from sqlalchemy import func, select
 
 from scanapp.extensions import db
@@ -196,3 +197,46 @@ def test_concurrent_takes_never_overdraw(app, make, shop):
     assert ledger.balance_at(lot, safe) == (1, 0)
     assert ledger.check_ledger() == []
     assert db.session.scalar(select(func.count()).select_from(Event).where(Event.action == "move")) == 3
+
+
+def test_a_move_touches_each_balance_with_one_statement(make, shop):
+    """Taking from a place is the guarded UPDATE alone and adding to one is a single upsert, also when the row is
+    new: two statements on balances a movement, where an insert-if-missing before each update made four."""
+    store, safe, case, user = shop
+    lot = make.lot(safe, pieces=10, by=user)
+    event = make.event(user, store)
+    db.session.flush()
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        ledger.post(event, "move", lot, safe, case, 4)  # the showcase's row is new
+        ledger.post(event, "move", lot, safe, case, 2)  # now it exists
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", record)
+    assert len([s for s in sent if "balances" in s]) == 4
+    assert ledger.balance_at(lot, safe) == (4, 0)
+    assert ledger.balance_at(lot, case) == (6, 0)
+    assert ledger.check_ledger() == []
+
+
+def test_a_take_from_a_place_without_a_balance_row_is_refused(make, shop):
+    """No row is the same as a row at zero: the guarded UPDATE matches nothing and the take is refused."""
+    store, safe, case, user = shop
+    lot = make.lot(safe, pieces=10, by=user)
+    with pytest.raises(DomainError, match="Not enough of lot .* it holds 0 pcs"):
+        ledger.post(make.event(user, store), "move", lot, case, safe, 1)
+
+
+def test_an_upsert_refreshes_a_balance_already_loaded(make, shop):
+    """A Balance object read before the movement shows the new quantities after it, as with the plain UPDATE."""
+    store, safe, case, user = shop
+    lot = make.lot(safe, pieces=10, by=user)
+    ledger.post(make.event(user, store), "move", lot, safe, case, 4)
+    shown = db.session.scalar(select(Balance).where(Balance.lot_id == lot.id, Balance.location_id == case.id))
+    assert shown.pieces == 4
+    ledger.post(make.event(user, store), "move", lot, safe, case, 3)
+    assert shown.pieces == 7

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from scanapp.extensions import db
@@ -33,7 +33,7 @@ from scanapp.models import (
     User,
     user_stores,
 )
-from scanapp.services import DomainError, access, history, ledger, scanning, tags
+from scanapp.services import DomainError, access, audit, history, ledger, scanning, tags
 from scanapp.services.events import parse_event_id, start_event
 from scanapp.services.movements import loose_at
 
@@ -110,7 +110,7 @@ def add_line(
     event id is the phone's, so a queued scan sent twice is counted once. Flushes."""
     access.require(by, "count")
     access.require_store(by, count.store_id)
-    event = start_event(event_id, "count_line", by=by, store=count.store)
+    event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}")
     count = _locked_open(count)
     place = _counting_place(count, location)
     lot, item = _what(count, code, lot_number, by, hosts)
@@ -137,7 +137,6 @@ def add_line(
     )
     db.session.add(line)
     db.session.flush()
-    event.result = f"count:{count.id}"
     if first is not None:
         return Added(line, f"Item {item.serial} was already counted by {first.counted_by.name} in "
                      f"{first.location.name}: not counted twice.")  # fmt: skip
@@ -284,7 +283,9 @@ def review(count: Count) -> Review:
     repeats = [line for line in lines if line.repeated]
     since = _movements_since(count, scope)
     item_lines = {line.item_id: line for line in counted if line.item_id is not None}
-    items_here = list(db.session.scalars(select(Item).where(Item.location_id.in_(scope)).options(joinedload(Item.lot))))
+    # populate_existing: an item this request read before may have been moved here since by another phone.
+    here = select(Item).where(Item.location_id.in_(scope)).options(joinedload(Item.lot))
+    items_here = list(db.session.scalars(here.execution_options(populate_existing=True)))
     moves_of_items = _item_movements_since(count, set(item_lines) | {item.id for item in items_here})
     rows = [_item_row(line, moves_of_items.get(line.item_id, []), repeats) for line in item_lines.values()]
     for item in items_here:
@@ -442,6 +443,8 @@ def approve(count: Count, *, event_id: str, by: User) -> list[Movement]:
     count.status, count.approved_by, count.approved_at, count.approve_event = "approved", by, event.created_at, event
     event.result = f"count:{count.id}"
     db.session.flush()
+    audit.record("count_approved", by=by, store=count.store, subject=f"count:{count.id}",
+                 detail=f"{count.number}: {len(moved)} adjustment(s) booked")  # fmt: skip
     return moved
 
 
@@ -456,6 +459,7 @@ def cancel(count: Count, *, event_id: str, by: User) -> Count:
     count.status, count.cancelled_by, count.cancelled_at = "cancelled", by, event.created_at
     event.result = f"count:{count.id}"
     db.session.flush()
+    audit.record("count_cancelled", by=by, store=count.store, subject=f"count:{count.id}", detail=count.number)
     return count
 
 
@@ -495,22 +499,35 @@ class Sheet:
     items: int
     pieces: int
     waiting: list[CountLine]
+    tagged_lots: set[int]  # the lots among the waiting lines that have items tracked on their own
     recounts: list[CountRecount]
     live: Review | None
 
 
 def sheet(count: Count, *, shown: int = 40) -> Sheet:
-    """What the counting page shows. The live review (expected quantities) only when the count is not blind."""
-    lines = _lines(count)
-    counted = [line for line in lines if not line.repeated]
-    newest = sorted(lines, key=lambda line: line.id, reverse=True)
+    """What the counting page shows. The totals are summed by the database and only the newest `shown` lines and
+    those waiting for a quantity are read, so a scan costs the same however much has been counted. The live review
+    (expected quantities) only when the count is not blind."""
+    standing = (CountLine.count_id == count.id, CountLine.superseded_at.is_(None))
+    counted = CountLine.repeated.is_(False)
+    total_lines, items, pieces = db.session.execute(
+        select(
+            func.count(CountLine.id),
+            func.coalesce(func.sum(case((and_(counted, CountLine.item_id.is_not(None)), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((counted, CountLine.pieces), else_=0)), 0),
+        ).where(*standing)
+    ).one()
+    shows = (joinedload(CountLine.lot), joinedload(CountLine.location), joinedload(CountLine.counted_by))
+    newest = select(CountLine).where(*standing).options(*shows).order_by(CountLine.id.desc())
+    waiting = list(db.session.scalars(newest.where(CountLine.pieces.is_(None))))
     return Sheet(
         count=count,
-        lines=newest[:shown],
-        total_lines=len(lines),
-        items=sum(1 for line in counted if line.item_id is not None),
-        pieces=sum(line.pieces or 0 for line in counted),
-        waiting=[line for line in newest if line.pieces is None],
+        lines=list(db.session.scalars(newest.options(joinedload(CountLine.item)).limit(shown))),
+        total_lines=total_lines,
+        items=items,
+        pieces=pieces,
+        waiting=waiting,
+        tagged_lots=_lots_with_items({line.lot_id for line in waiting}),
         recounts=[r for r in count.recounts if r.round == count.round],
         live=None if count.blind else review(count),
     )
@@ -724,6 +741,13 @@ def _lines(count: Count) -> list[CountLine]:
             .order_by(CountLine.id)
         )
     )
+
+
+def _lots_with_items(lot_ids: set[int]) -> set[int]:
+    """Those of `lot_ids` that have items tracked on their own."""
+    if not lot_ids:
+        return set()
+    return set(db.session.scalars(select(Item.lot_id).where(Item.lot_id.in_(lot_ids)).distinct()))
 
 
 def _movements_since(count: Count, scope: dict[int, Location]) -> list[Movement]:

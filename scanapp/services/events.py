@@ -17,8 +17,9 @@ def parse_event_id(raw: str | None) -> str:
         raise DomainError("This form has no valid event id; reload the page and try again.") from None
 
 
-def start_event(event_id: str | None, action: str, *, by: User, store: Store | None) -> Event:
-    """Open the event of one request. Raises AlreadyApplied when the id was used before. Flushes."""
+def start_event(event_id: str | None, action: str, *, by: User, store: Store | None, result: str = "") -> Event:
+    """Open the event of one request. Raises AlreadyApplied when the id was used before. Flushes. A `result` known
+    before the work is done goes in with the event's row, which saves an UPDATE of it afterwards."""
     eid = parse_event_id(event_id)
     if (earlier := db.session.get(Event, eid)) is not None:
         raise AlreadyApplied(earlier)
@@ -27,7 +28,9 @@ def start_event(event_id: str | None, action: str, *, by: User, store: Store | N
         action=action,
         user=by,
         store=store,
+        result=result,
         remote_addr=(request.remote_addr or "")[:45] if has_request_context() else "",
+        movements=[],  # a new event has none: saves reading them when its first movement is numbered
     )
     db.session.add(event)
     db.session.flush()

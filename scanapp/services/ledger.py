@@ -2,7 +2,8 @@
 
 Every change of quantity or place is one Movement row, and the balances of its two locations change in the same
 transaction. Taking stock out of a guarded location is one guarded UPDATE (`... WHERE pieces >= :n AND weight >=
-:w`), so no physical location goes below zero, however many phones post at once.
+:w`), so no physical location goes below zero, however many phones post at once; an item's place changes the
+same way (`... WHERE location_id = :source`), so one item is never taken twice.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from scanapp.extensions import db
 from scanapp.models import (
@@ -54,6 +57,8 @@ def post(
     # cannot deadlock on PostgreSQL.
     for location, sign in sorted([(source, -1), (dest, +1)], key=lambda pair: pair[0].id):
         _apply(lot, location, sign * pieces, sign * weight)
+    if item is not None:
+        _put_item(item, source, dest)
     movement = Movement(
         event=event,
         line=len(event.movements),
@@ -72,8 +77,6 @@ def post(
         reverses=reverses,
         amount=amount,
     )
-    if item is not None:
-        item.location = dest
     db.session.add(movement)
     db.session.flush()
     return movement
@@ -188,17 +191,21 @@ def _check(kind, lot, source, dest, pieces, weight, item) -> None:
 
 
 def _apply(lot: Lot, location: Location, pieces: int, weight: Decimal) -> None:
-    """Add (or, with negative numbers, take) pieces and weight to the lot's balance at `location`."""
-    _ensure_balance(lot.id, location.id)
+    """Add (or, with negative numbers, take) pieces and weight to the lot's balance at `location`.
+
+    Taking from a guarded location is the guarded UPDATE alone: a missing row holds nothing, so it refuses as a
+    row at zero would. Anything else is one upsert (insert the row, or add to it), not an insert then an update."""
+    guarded = location.kind not in UNBOUNDED_KINDS and (pieces < 0 or weight < 0)
+    if not guarded:
+        _add_to_balance(lot.id, location.id, pieces, weight)
+        return
     stmt = (
         update(Balance)
         .where(Balance.lot_id == lot.id, Balance.location_id == location.id)
+        .where(Balance.pieces >= -pieces, Balance.weight >= -weight)
         .values(pieces=Balance.pieces + pieces, weight=Balance.weight + weight)
         .execution_options(synchronize_session="fetch")
     )
-    guarded = location.kind not in UNBOUNDED_KINDS and (pieces < 0 or weight < 0)
-    if guarded:
-        stmt = stmt.where(Balance.pieces >= -pieces, Balance.weight >= -weight)
     if db.session.execute(stmt).rowcount != 1:
         have_pieces, have_weight = balance_at(lot, location)
         unit = f" {lot.weight_unit}" if lot.weight_unit else ""
@@ -206,12 +213,57 @@ def _apply(lot: Lot, location: Location, pieces: int, weight: Decimal) -> None:
         raise DomainError(f"Not enough of lot {lot.number} in {location.label}: it holds {have}.")
 
 
+def _add_to_balance(lot_id: int, location_id: int, pieces: int, weight: Decimal) -> None:
+    """Add pieces and weight to the (lot, location) balance, creating the row if it is missing, in one statement
+    that is safe under concurrent inserts. A Balance already loaded in the session is expired, as the UPDATE's
+    synchronize_session does, so that it is read again with the new quantities."""
+    stmt = _insert()(Balance).values(lot_id=lot_id, location_id=location_id, pieces=pieces, weight=weight)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["lot_id", "location_id"],
+        set_={"pieces": Balance.pieces + stmt.excluded.pieces, "weight": Balance.weight + stmt.excluded.weight},
+    ).returning(Balance.id)
+    balance_id = db.session.execute(stmt).scalar_one()
+    loaded = db.session.identity_map.get(identity_key(Balance, balance_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["pieces", "weight"])
+
+
+def lock_balances(lot: Lot, *locations: Location) -> None:
+    """Lock the lot's balance rows at `locations` until commit, in the order `post` takes them (PostgreSQL; SQLite
+    has one writer anyway), so that what is read of them next still holds when `post` writes: the loose pieces
+    beside a lot's items, which the guarded UPDATE cannot see."""
+    for location in sorted(locations, key=lambda place: place.id):
+        _ensure_balance(lot.id, location.id)
+        db.session.execute(
+            select(Balance.lot_id).where(Balance.lot_id == lot.id, Balance.location_id == location.id).with_for_update()
+        )
+
+
+def _put_item(item: Item, source: Location, dest: Location) -> None:
+    """Move the item's place from `source` to `dest` with a guarded UPDATE (`... WHERE location_id = :source`):
+    the item was read before this transaction could see a concurrent move or sale of it, and two phones taking
+    the same item at once must not both succeed."""
+    stmt = (
+        update(Item)
+        .where(Item.id == item.id, Item.location_id == source.id)
+        .values(location_id=dest.id)
+        .execution_options(synchronize_session=False)
+    )
+    if db.session.execute(stmt).rowcount != 1:
+        raise DomainError(f"Item {item.serial} is no longer in {source.label}: it was moved or sold a moment ago.")
+    set_committed_value(item, "location_id", dest.id)
+    set_committed_value(item, "location", dest)
+
+
 def _ensure_balance(lot_id: int, location_id: int) -> None:
     """Create the (lot, location) balance row at zero if it is missing; safe under concurrent inserts."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(Balance)
+        _insert()(Balance)
         .values(lot_id=lot_id, location_id=location_id, pieces=0, weight=ZERO)
         .on_conflict_do_nothing(index_elements=["lot_id", "location_id"])
     )
+
+
+def _insert():
+    """The dialect's INSERT, which has ON CONFLICT."""
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert

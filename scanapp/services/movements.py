@@ -7,7 +7,7 @@ Every service that takes stock out of a place (move, sell, ship, arrive, write o
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from scanapp.extensions import db
@@ -46,7 +46,7 @@ def move_stock(
     """Move each line to `dest`, a place of the same store, as one event (kind `move`). Flushes."""
     access.require(by, "move")
     access.require_store(by, store.id)
-    event = start_event(event_id, "move", by=by, store=store)
+    event = start_event(event_id, "move", by=by, store=store, result=f"location:{dest.id}")
     if dest.store_id != store.id:
         raise DomainError(f"{dest.label} is in another store: use Ship to send to another store.", field="dest")
     check_destination(dest, store)
@@ -54,9 +54,7 @@ def move_stock(
     for line in lines:
         if line.source.id == dest.id:
             raise DomainError(f"{line.subject} is already in {dest.label}.", field="lines")
-    moved = [take_from(event, "move", line, dest, note=note.strip()) for line in lines]
-    event.result = f"location:{dest.id}"
-    return moved
+    return [take_from(event, "move", line, dest, note=note.strip()) for line in lines]
 
 
 def move_location_contents(
@@ -95,7 +93,11 @@ def undo_last_move(*, event_id: str, by: User, store: Store) -> list[Movement]:
             Movement.kind == "move",
             Movement.user_id == by.id,
             Movement.store_id == store.id,
-            Movement.reverses_id.is_(None),
+            # Not an undo itself. Said as coalesce, not IS NULL: SQLite (no statistics) would otherwise read every
+            # movement without a reversal through the unique index on reverses_id, newest first, and so the whole
+            # ledger when the user has no move left; this way it walks the user's own moves in this store through
+            # ix_movements_user_id_store_id_kind_id.
+            func.coalesce(Movement.reverses_id, 0) == 0,
             ~exists().where(undo.reverses_id == Movement.id),
         )
         .order_by(Movement.id.desc())
@@ -225,6 +227,8 @@ def take_from(
     their own scan). `amount` is the money of the line (a sale price, a refund). Flushes.
     """
     line = _filled(line)
+    if line.item is None:
+        ledger.lock_balances(line.lot, line.source, dest)  # items may come and go until then
     if line.item is None and (items := _item_weights(line.lot, line.source)):
         pieces, weight = loose_at(line.lot, line.source)
         if line.pieces > pieces or line.weight > weight:

@@ -4,7 +4,7 @@ from functools import wraps
 
 from flask import Flask, abort, flash, redirect, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from scanapp.extensions import db
 from scanapp.models import Event
@@ -54,6 +54,10 @@ def register(app: Flask) -> None:
     from scanapp.views import returns
 
     app.register_blueprint(returns.bp)
+    from scanapp.views import audit, users
+
+    app.register_blueprint(users.bp)
+    app.register_blueprint(audit.bp)
 
 
 def requires(action: str):
@@ -66,6 +70,7 @@ def requires(action: str):
                 abort(403, "Your role does not allow this.")
             return view(*args, **kwargs)
 
+        wrapper.required_action = action  # the access walk (tests/test_access_walk.py) reads it
         return wrapper
 
     return decorator
@@ -81,24 +86,46 @@ def commit_once(event_id: str, operation, /, *args, **kwargs):
     """Call one service operation and commit. Returns (result, None), or (None, earlier_event) for a replay.
 
     A replay is the same event id sent again: found before the write (AlreadyApplied) or, when two copies race,
-    by the database refusing the second insert of the event's key. DomainError propagates after a rollback.
+    by the database refusing the second insert of the event's key. A transient clash with another request (a
+    deadlock PostgreSQL broke, or SQLite busy past its timeout) rolls back and runs the operation again, up to
+    CLASH_ATTEMPTS times in all, then refuses. DomainError propagates after a rollback.
     """
-    try:
-        result = operation(*args, **kwargs)
-        db.session.commit()
-        return result, None
-    except AlreadyApplied as replay:
-        db.session.rollback()
-        return None, replay.event
-    except IntegrityError:
-        db.session.rollback()
-        earlier = db.session.get(Event, parse_event_id(event_id))
-        if earlier is None:
-            raise DomainError("That clashed with a change saved a moment ago. Check and try again.") from None
-        return None, earlier
-    except DomainError:
-        db.session.rollback()
-        raise
+    for attempt in range(1, CLASH_ATTEMPTS + 1):
+        try:
+            result = operation(*args, **kwargs)
+            db.session.commit()
+            return result, None
+        except AlreadyApplied as replay:
+            db.session.rollback()
+            return None, replay.event
+        except IntegrityError:
+            db.session.rollback()
+            earlier = db.session.get(Event, parse_event_id(event_id))
+            if earlier is None:
+                raise DomainError(CLASHED) from None
+            return None, earlier
+        except OperationalError as error:
+            db.session.rollback()
+            if not _transient(error):
+                raise
+            if attempt == CLASH_ATTEMPTS:
+                raise DomainError(CLASHED) from None
+        except DomainError:
+            db.session.rollback()
+            raise
+
+
+CLASH_ATTEMPTS = 3
+CLASHED = "That clashed with a change saved a moment ago. Check and try again."
+# Deadlock detected, serialization failure (PostgreSQL); the message SQLite gives when busy past its timeout.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _transient(error: OperationalError) -> bool:
+    """True for a clash that the same request, run again, may well get through."""
+    if getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
 
 
 def result_url(event: Event) -> str:
@@ -114,6 +141,7 @@ def result_url(event: Event) -> str:
         "api_token": "tokens.index",
         "work_order": "bench.detail",
         "count": "counts.detail",
+        "user": "users.edit",
     }
     if kind in endpoints and ident.isdigit():
         return url_for(endpoints[kind], id=int(ident))
