@@ -1,10 +1,13 @@
 """Request-wide behaviour: who is signed in, which store they work in, security headers, error pages."""
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from scanapp import assets
 from scanapp.extensions import db, login_manager
@@ -21,12 +24,24 @@ CSP = (
 PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static"}
 
 
+class IdConverter(IntegerConverter):
+    """`<int:id>`: a whole number that an id column can hold (INTEGER, 32 bits in PostgreSQL); a larger one matches
+    no page (404) rather than failing in the database (PostgreSQL: integer out of range; SQLite: OverflowError)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in."
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
 
+    app.url_map.converters["int"] = IdConverter  # before the blueprints add their rules
+    if hops := app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
+    app.before_request(_refuse_nul_characters)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
@@ -46,7 +61,9 @@ def current_store() -> Store | None:
 
 
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The signed-in user with their stores, which nearly every request needs, in one query; read on every request,
+    so a deactivated user is dropped at once."""
+    user = db.session.get(User, int(user_id), options=[joinedload(User.stores)]) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 
 
@@ -57,6 +74,14 @@ def _require_sign_in():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def _refuse_nul_characters():
+    """400 for a NUL character anywhere in the query, the form or an upload's name: no text here may hold one, and
+    PostgreSQL cannot store it (it would fail as a 500 deep in a write)."""
+    values = [*request.args.values(), *request.form.values(), *(f.filename or "" for f in request.files.values())]
+    if any("\x00" in value for value in values) or any("\x00" in key for key in [*request.args, *request.form]):
+        abort(400, "Text cannot contain NUL characters.")
 
 
 def _security_headers(response):
@@ -100,4 +125,7 @@ def _http_error(error: HTTPException):
     # A view may abort with its own, clearer description; otherwise use the plain message for the code.
     custom = error.description != type(error).description
     message = error.description if custom else messages.get(error.code, "Something went wrong on our side.")
-    return render("errors.html", "message", status=error.code or 500, code=error.code, message=message)
+    response = render("errors.html", "message", status=error.code or 500, code=error.code, message=message)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110: a 405 says what is allowed
+    return response

@@ -3,10 +3,12 @@ response is checked against the schema the OpenAPI document names for it)."""
 
 import hashlib
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from jsonschema import Draft202012Validator
+from sqlalchemy import event, select
 
 from scanapp import create_app
 from scanapp.api import openapi
@@ -111,6 +113,38 @@ def test_a_token_stops_working_when_its_user_leaves(make, shop):
     assert authenticate_token(secret) is not None
     deactivate_user(user)
     assert authenticate_token(secret) is None
+
+
+def test_a_tokens_use_is_written_at_most_once_a_minute(shop, tokens, call):
+    """Writing "last used" on every request would make every read a write, and every move two commits."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.name == "manager till"))
+    writes = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert call("GET", "/movements").status_code == 200
+        assert len(writes) == 1 and "api_tokens" in writes[0]
+        db.session.refresh(token)
+        first = token.last_used_at
+        assert first is not None
+        for _ in range(3):
+            assert call("GET", "/movements").status_code == 200
+        assert len(writes) == 1
+        db.session.refresh(token)
+        assert token.last_used_at == first
+        token.last_used_at = first - timedelta(minutes=2)
+        db.session.commit()
+        writes.clear()
+        assert call("GET", "/movements").status_code == 200
+        assert len(writes) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    db.session.refresh(token)
+    assert token.last_used_at >= first
 
 
 @pytest.mark.parametrize(
@@ -261,6 +295,28 @@ def test_move_then_replay_with_the_same_idempotency_key(shop, call):
     replay = contract(again, "/moves", "post")
     assert replay["replayed"] is True and replay["movements"] == body["movements"]
     assert ledger.balance_at(lot, p["sc1"]) == (3, Decimal("1.500"))
+
+
+def test_a_move_is_answered_without_reading_it_again_after_its_commit(app, shop, call):
+    """The answer describes the movements while they are still in the session: read back after the commit, each
+    movement, its lot, item, places and their store would cost a query each."""
+    sent = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        sent.append(text.split(None, 1)[0].upper())
+
+    def committed(conn):
+        sent.append("COMMIT")
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", committed)
+    try:
+        response = call("POST", "/moves", json={"to": "A-SC1", "lines": [{"item": "R-1"}]}, headers=key())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", committed)
+    assert response.status_code == 201 and response.get_json()["movements"][0]["item"] == "R-1"
+    assert sent[-1] == "COMMIT"  # nothing read after it
 
 
 def test_event_id_in_the_body_works_as_the_key(shop, call):
@@ -418,9 +474,16 @@ def test_movements_feed_rejects_bad_cursors(call, query):
 # Never HTML
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/moves"), ("DELETE", "/tags/R-1"), ("GET", "/nothing/here"), ("GET", "/")]
-)
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nothing/here"), ("GET", "/")])
 def test_unknown_endpoints_answer_json_404(call, method, path):
     response = call(method, path)
     assert response.status_code == 404 and "There is no" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"), [("GET", "/moves", "OPTIONS, POST"), ("DELETE", "/tags/R-1", "GET, HEAD, OPTIONS")]
+)
+def test_a_method_a_path_does_not_take_answers_json_405(call, method, path, allow):
+    response = call(method, path)
+    assert response.status_code == 405 and response.headers["Allow"] == allow
+    assert f"not {method}" in response.get_json()["error"]["message"]

@@ -5,7 +5,8 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from werkzeug.routing import IntegerConverter
 
 from scanapp import create_app
 from scanapp.extensions import db
@@ -88,6 +89,27 @@ def test_signed_in_user_is_dropped_once_deactivated(web, shop):
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
+def test_each_request_reads_the_user_with_their_stores_in_one_query(web, shop):
+    """Every signed-in request needs who is signed in and their stores (store checks, the store menu): one query,
+    not one for the user and another for the stores."""
+    client = web.test_client()
+    sign_in(client, "alex")
+    with web.app_context():
+        engine = db.engine
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads = [statement for statement in sent if "FROM users" in statement or "user_stores" in statement]
+    assert len(reads) == 1 and "user_stores" in reads[0]
+
+
 def test_logout_ends_the_session(web, shop):
     client = web.test_client()
     sign_in(client, "alex")
@@ -128,6 +150,8 @@ def _dummy(converter) -> str | int | float:
     name = type(converter).__name__
     if name == "AnyConverter":
         return next(iter(converter.items))
+    if isinstance(converter, IntegerConverter):  # the app's <int:…> is a subclass (web.IdConverter)
+        return 1
     return {"IntegerConverter": 1, "FloatConverter": 1.0, "UUIDConverter": str(uuid.uuid4())}.get(name, "X1")
 
 

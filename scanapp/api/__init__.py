@@ -7,9 +7,9 @@ body (a UUID); a replay answers 200 with the original result and `"replayed": tr
 """
 
 from decimal import Decimal
-from functools import partial
+from functools import partial, wraps
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -23,9 +23,9 @@ from scanapp.views import commit_once
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-DEFAULT_LIMIT, MAX_LIMIT, MAX_CURSOR = 100, 500, 2**62
+DEFAULT_LIMIT, MAX_LIMIT, MAX_CURSOR = 100, 500, openapi.MAX_CURSOR
 TOKEN_KEY = "scanapp.api_token"
-ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"]
 
 
 class ApiError(Exception):
@@ -63,7 +63,8 @@ def _authenticate():
     token = _token()
     if token is None:
         raise ApiError(401, _auth_problem())
-    db.session.commit()  # its last use
+    if db.session.is_modified(token):  # its last use, recorded at most once a minute
+        db.session.commit()
     g.api_user, g.api_store = token.user, token.store
 
 
@@ -111,7 +112,33 @@ def _http_error(error: HTTPException):
 @bp.route("/", defaults={"path": ""}, methods=ANY_METHOD)
 @bp.route("/<path:path>", methods=ANY_METHOD)
 def no_such_endpoint(path: str):
+    """A path the API does not have (404), or a method that one of its paths does not take (405, with Allow)."""
+    if allowed := _methods_at(request.path):
+        response = _error(405, f"/api/v1/{path} takes {', '.join(allowed)}, not {request.method}.")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     raise ApiError(404, f"There is no {request.method} /api/v1/{path}; see /api/v1/openapi.json.")
+
+
+def _methods_at(path: str) -> list[str]:
+    """The methods that the API's own endpoints (not the catch-all above) answer at `path`."""
+    adapter, methods = current_app.url_map.bind("api"), set()
+    for method in ANY_METHOD:
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.endpoint != "api.no_such_endpoint":
+            methods |= rule.methods
+    return sorted(methods)
+
+
+@bp.after_request
+def _allow_what_the_path_takes(response):
+    """Werkzeug's automatic answer to OPTIONS lists the catch-all's methods too; list only the path's own."""
+    if request.method == "OPTIONS" and "Allow" in response.headers and (allowed := _methods_at(request.path)):
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 # Reading.
@@ -130,9 +157,11 @@ def tag(code: str):
     except DomainError as exc:
         raise ApiError(400, exc.message, "code") from None
     found = tags.find(code)
-    if found is None or not _visible(found.target):
+    target = found.target if found is not None else None
+    # Only lots, items and places are answered here; a job's or a count's tag is no more found than a wrong code.
+    if not isinstance(target, (Lot, Item, Location)) or not _visible(target):
         raise ApiError(404, f"No tag {code} in this store.", "code")
-    return jsonify(_describe(found.target))
+    return jsonify(_describe(target))
 
 
 @bp.get("/movements")
@@ -151,7 +180,26 @@ def movements():
 # Writing.
 
 
+def requires(action: str):
+    """Allow the endpoint only to tokens whose user's role may take `action` (see services/access.py): a 403
+    before the body is read. The service checks again; the access walk (tests/test_access_walk.py) reads the
+    recorded action."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not access.can(g.api_user, action):
+                raise ApiError(403, "Your role does not allow this.")
+            return view(*args, **kwargs)
+
+        wrapper.required_action = action
+        return wrapper
+
+    return decorator
+
+
 @bp.post("/moves")
+@requires("move")
 def moves():
     body = _body("MoveRequest")
     dest = _location(body["to"], "to")
@@ -160,6 +208,7 @@ def moves():
 
 
 @bp.post("/sales")
+@requires("sell")
 def sale():
     body = _body("SaleRequest")
     lines = [_line(line, f"lines/{n}") for n, line in enumerate(body["lines"])]
@@ -168,6 +217,7 @@ def sale():
 
 
 @bp.post("/returns")
+@requires("return")
 def sale_return():
     body = _body("ReturnRequest")
     sold = _item(body["item"], "item") if "item" in body else _lot(body["lot"], "lot")
@@ -189,18 +239,27 @@ def sale_return():
 def _apply(action: str, operation, *args, **kwargs):
     """Run one write with the request's event id and commit: 201 with its movements, or 200 for a replay."""
     event_id = g.event_id
-    result, earlier = commit_once(event_id, partial(operation, *args, event_id=event_id, **kwargs))
+    written, earlier = commit_once(event_id, partial(_described, operation, *args, event_id=event_id, **kwargs))
     if earlier is None:
-        made = result if isinstance(result, list) else [result]
-        return jsonify(event_id=event_id, replayed=False, movements=[_movement(m) for m in made]), 201
+        return jsonify(event_id=event_id, replayed=False, movements=written), 201
     if earlier.user_id != g.api_user.id or earlier.store_id != g.api_store.id or earlier.action != action:
         raise ApiError(409, "That idempotency key was already used for another request.", "event_id")
     return jsonify(event_id=earlier.id, replayed=True, movements=[_movement(m) for m in earlier.movements]), 200
 
 
+def _described(operation, *args, **kwargs) -> list[dict]:
+    """The movements a write made, described before the commit, while what they show is still in the session (after
+    it every movement, lot, item and place would be read again, one query each)."""
+    made = operation(*args, **kwargs)
+    return [_movement(m) for m in (made if isinstance(made, list) else [made])]
+
+
 def _body(schema: str) -> dict:
     """The JSON body, valid against `schema` of the OpenAPI document; sets g.event_id."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # not a ValueError, so `silent` lets it through
+        raise ApiError(400, "That JSON is nested too deeply to read.") from None
     if body is None:
         raise ApiError(400, "Send a JSON body with Content-Type: application/json.")
     if problem := openapi.first_error(schema, body):
@@ -225,7 +284,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:
         raise ApiError(400, f"{name} is a whole number from {low} to {high}.", name)
     return int(raw)
 

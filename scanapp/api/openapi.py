@@ -14,12 +14,14 @@ CODE = {
     "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,31}$",
     "description": "A tag code (case-insensitive).",
 }
+MAX_CURSOR = 2**31 - 1  # the largest `since` the movements feed takes: a movement id (INTEGER) fits
 PIECES = {"type": "integer", "minimum": 0, "maximum": 1000000}
 # Decimals travel as strings, so that no float ever touches a weight or a sum of money.
 WEIGHT_IN = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,3})?$", "examples": ["3.600"]}
 MONEY_IN = {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$", "examples": ["1250.00"]}
 WEIGHT_OUT = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{3}$"}
 MONEY_OUT = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$"}
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot store NUL in text
 EVENT_ID = {"type": "string", "format": "uuid", "description": "The client's id of this request (idempotency)."}
 
 
@@ -56,7 +58,7 @@ SCHEMAS: dict[str, dict] = {
             "event_id": ref("EventId"),
             "to": ref("Code"),
             "lines": {"type": "array", "items": ref("Line"), "minItems": 1, "maxItems": 500},
-            "note": {"type": "string", "maxLength": 500},
+            "note": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
         },
         ["to", "lines"],
     ),
@@ -74,7 +76,7 @@ SCHEMAS: dict[str, dict] = {
     "SaleRequest": _object(
         {
             "event_id": ref("EventId"),
-            "receipt": {"type": "string", "minLength": 1, "maxLength": 80},
+            "receipt": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": NO_NUL},
             "lines": {
                 "type": "array",
                 "items": {"oneOf": [ref("ItemSaleLine"), ref("LotSaleLine")]},
@@ -91,7 +93,7 @@ SCHEMAS: dict[str, dict] = {
                     "event_id": ref("EventId"),
                     "item": ref("Code"),
                     "to": ref("Code"),
-                    "receipt": {"type": "string", "maxLength": 80},
+                    "receipt": {"type": "string", "maxLength": 80, "pattern": NO_NUL},
                     "refund": ref("MoneyIn"),
                 },
                 ["item", "to"],
@@ -104,7 +106,7 @@ SCHEMAS: dict[str, dict] = {
                     "pieces": ref("Pieces"),
                     "weight": ref("WeightIn"),
                     "to": ref("Code"),
-                    "receipt": {"type": "string", "minLength": 1, "maxLength": 80},
+                    "receipt": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": NO_NUL},
                     "refund": ref("MoneyIn"),
                 },
                 ["lot", "to", "receipt"],
@@ -261,7 +263,10 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "A UUID, the same for every retry of one request; or send it as `event_id` in the body.",
+    "description": (
+        "A UUID, the same for every retry of one request; or send it as `event_id` in the body (sending both, "
+        "they must be the same, else 400)."
+    ),
     "schema": EVENT_ID,
 }
 
@@ -309,7 +314,7 @@ DOCUMENT: dict = {
                     {
                         "name": "since",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_CURSOR, "default": 0},
                         "description": "Return movements with an id above this; pass the last `next_cursor`.",
                     },
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},

@@ -22,7 +22,7 @@ def _id(value):
     if isinstance(value, int):
         return value
     text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 def _ids(value):

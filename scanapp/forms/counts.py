@@ -17,7 +17,7 @@ def id_or_none(value):
     if isinstance(value, int):
         return value
     text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 class PiecesField(StringField):

@@ -20,7 +20,7 @@ def _strip(value) -> str:
 def _id_or_none(value):
     """A select's id as an int; anything else (empty, forged) as None, for the service's clear message."""
     text = str(value if value is not None else "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 def _weight(label: str) -> QuantityField:

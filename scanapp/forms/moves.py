@@ -13,7 +13,7 @@ def id_or_none(value) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 def strip(value) -> str:

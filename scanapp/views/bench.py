@@ -21,7 +21,7 @@ from scanapp.forms.bench import (
     UseForm,
 )
 from scanapp.htmx import render
-from scanapp.models import Event, Location, Lot, Movement, Store, User, WorkOrder
+from scanapp.models import Event, Location, Lot, Movement, Store, WorkOrder
 from scanapp.models.bench import ACTIVE_STATUSES
 from scanapp.services import DomainError, bench, history, scanning, stores
 from scanapp.services.events import parse_event_id
@@ -127,6 +127,7 @@ def undo(id: int, movement_id: int):
     """Undo a line logged by mistake (reversed in the ledger, never edited)."""
     wo = _job(id)
     movement = db.get_or_404(Movement, movement_id)
+    check_store(movement.store_id)  # another store's line is not even confirmed to exist
     form = EventForm()
     try:
         undo_line = partial(bench.undo_material, wo, event_id=form.event_id.data, by=current_user, store=wo.store)
@@ -192,8 +193,8 @@ def collect(id: int):
     """Close a done job as collected; a store piece goes back to the place chosen."""
     wo = _job(id)
     form = _collect_form(wo, posted=True)
-    dest = db.session.get(Location, form.location_id.data) if form.location_id.data else None
     try:
+        dest = _place(form.location_id.data)
         close = partial(bench.collect, wo, event_id=form.event_id.data, by=current_user, store=wo.store)
         _, earlier = commit_once(form.event_id.data, close, dest)
     except DomainError as error:
@@ -216,9 +217,9 @@ def take_apart(item_id: int):
         form.components.data = [r.component.id for r in rows if not r.returned and r.lot.category != "metal"]
     elif form.validate_on_submit():
         try:
-            dest = db.session.get(Location, form.location_id.data)
+            dest = _place(form.location_id.data)
             if dest is None:
-                raise DomainError("That place does not exist; choose one from the list.", field="location_id")
+                raise DomainError("Choose where they go.", field="location_id")
             apart = partial(bench.disassemble, piece, event_id=form.event_id.data, by=current_user, store=store)
             _, earlier = commit_once(form.event_id.data, apart, form.components.data or [], dest)
         except DomainError as error:
@@ -233,6 +234,17 @@ def take_apart(item_id: int):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _place(location_id: int | None) -> Location | None:
+    """The chosen place, None when none is; DomainError when it does not exist or is of a store the user is not
+    in (whose places are not even confirmed to exist)."""
+    if not location_id:
+        return None
+    place = db.session.get(Location, location_id)
+    if place is None or place.store_id not in current_user.store_ids:
+        raise DomainError("That place does not exist; choose one from the list.", field="location_id")
+    return place
 
 
 def _store() -> Store:
@@ -282,7 +294,10 @@ def _done(earlier, message: str, wo: WorkOrder):
 
 def _attach(form, error: DomainError) -> None:
     target = form._fields.get(error.field or "")
-    (target.errors if target is not None else form.form_errors).append(str(error))
+    if target is None:
+        form.form_errors.append(str(error))
+    else:  # a form that was not validated holds its errors in a tuple
+        target.errors = [*target.errors, str(error)]
 
 
 def _applied(event_id: str | None) -> bool:
@@ -350,7 +365,11 @@ def _new_job(form: JobForm, store: Store) -> bench.NewJob:
     place = db.session.get(Location, form.bench_location_id.data)
     if place is None:
         raise DomainError(f"Choose a bench of {store.name}.", field="bench_location_id")
-    jeweler = db.session.get(User, form.jeweler_id.data) if form.jeweler_id.data else None
+    jeweler = None
+    if form.jeweler_id.data:
+        jeweler = next((u for u in bench.jewelers(store) if u.id == form.jeweler_id.data), None)
+        if jeweler is None:  # someone of another store is not even confirmed to exist
+            raise DomainError(f"Choose a jeweler of {store.name} from the list.", field="jeweler_id")
     item = None
     if form.piece_code.data:
         found = _resolve(form.piece_code.data)
@@ -384,9 +403,9 @@ def _finish_form(wo: WorkOrder, posted: bool = False) -> FinishForm:
 
 
 def _product(form: FinishForm, store: Store) -> bench.Product:
-    dest = db.session.get(Location, form.location_id.data)
+    dest = _place(form.location_id.data)
     if dest is None:
-        raise DomainError("That place does not exist; choose one from the list.", field="location_id")
+        raise DomainError("Choose where the piece goes.", field="location_id")
     lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
     if form.lot_id.data and lot is None:
         raise DomainError("That lot does not exist; choose one from the list.", field="lot_id")

@@ -88,7 +88,7 @@ def add_line(id: int):
     count, form = _count(id), LineForm()
     if not form.validate_on_submit():
         return _answer(count, _form_error(form), status=422)
-    location = db.session.get(Location, form.location_id.data) if form.location_id.data else None
+    location = _place(count.store, form.location_id.data)
     hosts = scanning.tag_hosts(current_app.config["TAG_HOST"], request.host)
     add = partial(
         counts.add_line,

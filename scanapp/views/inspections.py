@@ -7,13 +7,13 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from scanapp.extensions import db
 from scanapp.forms.inspections import InspectionForm, ReleaseForm, inspection_form
 from scanapp.htmx import render, wants_fragment
 from scanapp.models import Item, Location, Lot, Store
 from scanapp.services import DomainError, history, inspections, photos, stores
 from scanapp.services.movements import loose_at
 from scanapp.views import commit_once, replayed, requires
+from scanapp.views.moves import own_place
 from scanapp.web import current_store
 
 bp = Blueprint("inspections", __name__)
@@ -74,14 +74,14 @@ def release(lot_id: int):
     on_hold, held_items = inspections.held(lot, store)
     form = _release_form(lot, store, on_hold, held_items)
     if form.validate_on_submit():
-        item = db.session.get(Item, form.item_id.data) if form.item_id.data else None
+        item = (history.item_for(current_user, form.item_id.data) or abort(404)) if form.item_id.data else None
         quantity = inspections.Quantity(form.pieces.data or 0, form.weight.data or Decimal(0))
         operation = partial(
             inspections.release,
             lot,
             item=item,
             quantity=quantity if item is None else inspections.Quantity(),
-            dest=db.session.get(Location, form.dest_id.data),
+            dest=own_place(form.dest_id.data),
             reason=form.reason.data,
             event_id=form.event_id.data,
             by=current_user,
@@ -174,7 +174,7 @@ def _record(form: InspectionForm, lot: Lot, item: Item | None, place: Location |
             send_back=_quantity(form.return_pieces, form.return_weight),
         )
     elif form.result.data != "pass":
-        source = db.session.get(Location, form.hold_from.data) if form.hold_from.data else None
+        source = own_place(form.hold_from.data)
         scope = "item" if item else form.hold_scope.data
         hold = inspections.Hold(scope, source, _quantity(form.hold_pieces, form.hold_weight))
     limit = current_app.config["MAX_PHOTO_BYTES"]
