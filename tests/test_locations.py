@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from scanapp.extensions import db
 from scanapp.models import Event, Location, Tag
-from scanapp.services import ledger
+from scanapp.services import history, ledger
 from tests import test_pages
 from tests.test_pages import HX, text_of
 
@@ -60,6 +60,19 @@ def test_detail_shows_what_is_there_and_its_movements(shop, client_as):
     assert movements.index("Sold") < movements.index("Received")
     assert text_of(response.text, "main").count("MAIN-SAFE") == 1  # its tag code
     assert f'href="/labels/sheet?location={shop["safe"].id}"' in response.text
+
+
+def test_detail_lists_the_first_lots_and_items_of_a_full_place_then_all(shop, client_as, monkeypatch):
+    """A safe holds thousands of lots and items: its page lists the first ones (a hundred) and says how many there
+    are, so the page costs the same however long the store has run; "Show all" lists everything."""
+    monkeypatch.setattr(history, "CONTENTS_SHOWN", 1)
+    client = client_as(shop["associate"])
+    contents = text_of(client.get(f"/locations/{shop['safe'].id}").text, "contents")
+    assert "BEL-0426-FN-001" in contents and "SUP-0426-ST-001" not in contents
+    assert "R-1" in contents and "R-2" not in contents and "Items here 2" in contents
+    assert "The first 1 of 2 lots and 1 of 2 items. Show all" in contents
+    everything = text_of(client.get(f"/locations/{shop['safe'].id}?all=1").text, "contents")
+    assert "SUP-0426-ST-001" in everything and "R-2" in everything and "Show all" not in everything
 
 
 def test_detail_pages_older_movements_as_a_fragment(shop, make, client_as):

@@ -156,6 +156,14 @@ def test_lookup_of_a_place_lists_its_lots_and_items(shop):
     assert [(b.lot.number, b.pieces) for b in result.balances] == [("ACME-0426-FN-001", 3)]
     assert [i.serial for i in result.items] == ["IT-000123"]
     assert scanning.lookup("A-CASE2", by=shop["vault"], hosts=HOSTS).items == []
+    assert not result.more
+
+
+def test_lookup_of_a_full_place_lists_only_the_first_lots_and_items(shop, monkeypatch):
+    """A safe holds thousands: a scan of it lists the first few and says there is more (its page has them all)."""
+    monkeypatch.setattr(scanning, "SHOWN_AT_A_PLACE", 0)
+    result = scanning.lookup("A-SAFE1", by=shop["vault"], hosts=HOSTS)
+    assert (result.balances, result.items, result.more) == ([], [], True)
 
 
 # --- server decoder ------------------------------------------------------------------------------------------------

@@ -15,6 +15,20 @@ MOVEMENT_KINDS = (
 )  # fmt: skip
 
 
+# The columns of the report index (see Movement.__table_args__), in its order.
+REPORT_COLUMNS = (
+    "kind",
+    "store_id",
+    "created_at",
+    "lot_id",
+    "to_location_id",
+    "pieces",
+    "weight",
+    "amount",
+    "reverses_id",
+)
+
+
 class Event(db.Model):
     """One state-changing request, keyed by the event id the client put in its form.
 
@@ -87,10 +101,7 @@ class Movement(db.Model):
         Index("ix_movements_to_location_id_id", "to_location_id", "id"),
         # Reports (services/reports.py): movements of some kinds in some stores over a period, summed per lot. It
         # holds every column those sums read, so that they are answered from the index alone.
-        Index(
-            "ix_movements_report",
-            "kind", "store_id", "created_at", "lot_id", "to_location_id", "pieces", "weight", "amount", "reverses_id",
-        ),  # fmt: skip
+        Index("ix_movements_report", *REPORT_COLUMNS),
         # A user's latest moves in a store, newest first: "undo my last move" (services/movements.py).
         Index("ix_movements_user_id_store_id_kind_id", "user_id", "store_id", "kind", "id"),
     )

@@ -2,16 +2,19 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from scanapp.extensions import db
 from scanapp.models import ApiToken, Store, User
 from scanapp.models.types import utcnow
-from scanapp.services import DomainError, Forbidden, access
+from scanapp.services import DomainError, Forbidden, access, audit
 
 SECRET_PREFIX = "sa_"
 DISPLAY_CHARS = 10  # "sa_" and the secret's first 7 characters
+USE_RECORDED_EVERY = timedelta(minutes=1)  # how fresh "last used" is kept
 
 
 def create_token(user: User, store: Store, name: str, *, by: User) -> tuple[ApiToken, str]:
@@ -34,6 +37,8 @@ def create_token(user: User, store: Store, name: str, *, by: User) -> tuple[ApiT
     )
     db.session.add(token)
     db.session.flush()
+    audit.record("token_created", by=by, store=store, subject=f"api_token:{token.id}",
+                 detail=f"{token.prefix}… \"{name}\", acts as {user.username}")  # fmt: skip
     return token, secret
 
 
@@ -45,22 +50,36 @@ def revoke_token(token: ApiToken, *, by: User) -> ApiToken:
         raise DomainError(f"Token {token.prefix}… is revoked already.")
     token.revoked_at, token.revoked_by = utcnow(), by
     db.session.flush()
+    audit.record("token_revoked", by=by, store=token.store, subject=f"api_token:{token.id}",
+                 detail=f"{token.prefix}… \"{token.name}\", acted as {token.user.username}")  # fmt: skip
     return token
 
 
 def authenticate_token(secret: str) -> ApiToken | None:
     """The token with this secret, if it may act now: not revoked, its user active and still a member of its
-    store. Records when it was last used. Flushes."""
+    store; read with its user, the user's stores and its store in one query.
+
+    Records when it was last used, at most once every USE_RECORDED_EVERY, and only in the session (the caller
+    commits it): writing it on every request would make every GET a write, and every move two commits."""
     secret = (secret or "").strip()
     if not secret.startswith(SECRET_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(secret)))
+    token = (
+        db.session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == _hash(secret))
+            .options(joinedload(ApiToken.user).joinedload(User.stores), joinedload(ApiToken.store))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.store_id not in token.user.store_ids or not token.store.active:
         return None
-    token.last_used_at = utcnow()
-    db.session.flush()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= USE_RECORDED_EVERY:
+        token.last_used_at = now
     return token
 
 

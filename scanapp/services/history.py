@@ -12,6 +12,7 @@ from scanapp.extensions import db
 from scanapp.models import Balance, Item, Location, Lot, Movement, Store, User
 
 PAGE_SIZE = 50
+CONTENTS_SHOWN = 100  # lots, and items, that a place's page lists before "Show all"
 ZERO = Decimal(0)
 # How the summary line names stock that is outside the stores' own places.
 VIRTUAL_PHRASES = {
@@ -182,25 +183,45 @@ def item_path(item: Item) -> list[Movement]:
 
 @dataclass
 class Contents:
-    """What is at a location now: lot balances (by lot number) and the items there (by serial)."""
+    """What is at a location now: lot balances (by lot number) and the items there (by serial), perhaps only the
+    first of each, and how many there are in all."""
 
     balances: list[Balance]
     items: list[Item]
+    lots_total: int
+    items_total: int
+
+    @property
+    def partial(self) -> bool:
+        return self.lots_total > len(self.balances) or self.items_total > len(self.items)
 
 
-def contents(location: Location) -> Contents:
-    """The lots with a non-zero balance at `location`, and the items that sit there."""
+def contents(location: Location, limit: int | None = CONTENTS_SHOWN) -> Contents:
+    """The lots with a non-zero balance at `location` and the items that sit there: the first `limit` of each
+    (None: all) and their numbers. A safe holds thousands of both, the customers' place tens of thousands, and a
+    page listing them all would cost more the longer the store runs."""
+    here = (Balance.location_id == location.id, _nonzero())
     balances = db.session.scalars(
         select(Balance)
         .join(Balance.lot)
         .options(contains_eager(Balance.lot))
-        .where(Balance.location_id == location.id, _nonzero())
+        .where(*here)
         .order_by(Lot.number)
+        .limit(limit)
     ).all()
     items = db.session.scalars(
-        select(Item).where(Item.location_id == location.id).options(joinedload(Item.lot)).order_by(Item.serial)
+        select(Item)
+        .where(Item.location_id == location.id)
+        .options(joinedload(Item.lot))
+        .order_by(Item.serial)
+        .limit(limit)
     ).all()
-    return Contents(list(balances), list(items))
+    lots_total, items_total = len(balances), len(items)
+    if limit is not None and lots_total == limit:
+        lots_total = db.session.scalar(select(func.count()).select_from(Balance).where(*here))
+    if limit is not None and items_total == limit:
+        items_total = db.session.scalar(select(func.count()).select_from(Item).where(Item.location_id == location.id))
+    return Contents(list(balances), list(items), lots_total, items_total)
 
 
 @dataclass

@@ -22,6 +22,7 @@ FORMATS = (zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128, zxingc
 MAX_PHOTO_BYTES = 30 * 1024 * 1024
 MAX_PIXELS = 60_000_000  # a 48 MP phone photo passes; a decompression bomb does not
 MAX_SIDE = 2000  # a photo is read at most this size first (then its middle, twice as close)
+SHOWN_AT_A_PLACE = 20  # lots, and items, that a place's scan lists: a safe holds thousands
 NO_CODE = "No code found in that photo — try closer, with the tag flat and in focus."
 
 
@@ -67,6 +68,7 @@ class Lookup:
     # Lot: where its pieces are (the supplier side left out). Location: the lots there. Item: none (one place).
     balances: list[Balance] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)  # location: the items there now
+    more: bool = False  # location: it holds more lots or items than listed (its page has them all)
 
 
 def tag_hosts(tag_host: str, request_host: str) -> set[str]:
@@ -82,7 +84,12 @@ def resolve(raw: str, *, by: User, hosts: set[str]) -> Found:
     it belongs to a store the user is not in (other stores' things are not even confirmed to exist).
     """
     code = tags.code_from_scan(raw, hosts)
-    tag = tags.find(code)
+    # The tag with what it is on (and an item's lot) in one query: every scan needs them, to check and to show.
+    tag = db.session.scalar(
+        select(Tag)
+        .where(Tag.code == code)
+        .options(joinedload(Tag.lot), joinedload(Tag.item).joinedload(Item.lot), joinedload(Tag.location))
+    )
     if tag is None or not _visible(tag, by):
         raise UnknownCode(code)
     return Found(
@@ -100,7 +107,9 @@ def lookup(raw: str, *, by: User, hosts: set[str]) -> Lookup:
     """Resolve a scan and gather what the lookup page shows: where the pieces are, or what a place holds."""
     found = resolve(raw, by=by, hosts=hosts)
     if found.location is not None:
-        return Lookup(found, _lots_at(found.location), _items_at(found.location))
+        lots, items = _lots_at(found.location), _items_at(found.location)
+        more = len(lots) > SHOWN_AT_A_PLACE or len(items) > SHOWN_AT_A_PLACE
+        return Lookup(found, lots[:SHOWN_AT_A_PLACE], items[:SHOWN_AT_A_PLACE], more)
     if found.lot is not None:
         return Lookup(found, [b for b in ledger.balances_of(found.lot) if b.location.kind != "supplier"])
     return Lookup(found)
@@ -130,12 +139,14 @@ def _visible(tag: Tag, user: User) -> bool:
         return tag.work_order.store_id in user.store_ids
     if tag.count is not None:
         return tag.count.store_id in user.store_ids
-    lot_id = tag.lot_id or tag.item.lot_id
-    return db.session.scalar(select(Lot.id).where(Lot.id == lot_id, history.visible_lots(user.store_ids))) is not None
+    lot = tag.lot or tag.item.lot
+    if lot.store_id in user.store_ids:  # received there: visible whatever its stock, no need to look
+        return True
+    return db.session.scalar(select(Lot.id).where(Lot.id == lot.id, history.visible_lots(user.store_ids))) is not None
 
 
 def _lots_at(location: Location) -> list[Balance]:
-    """The non-zero balances at a location, by lot number."""
+    """The first non-zero balances at a location, by lot number (one more than shown, to tell if there are more)."""
     return list(
         db.session.scalars(
             select(Balance)
@@ -143,18 +154,20 @@ def _lots_at(location: Location) -> list[Balance]:
             .options(contains_eager(Balance.lot))
             .where(Balance.location_id == location.id, (Balance.pieces != 0) | (Balance.weight != 0))
             .order_by(Lot.number)
+            .limit(SHOWN_AT_A_PLACE + 1)
         )
     )
 
 
 def _items_at(location: Location) -> list[Item]:
-    """The active items at a location, by serial."""
+    """The first active items at a location, by serial (one more than shown, to tell if there are more)."""
     return list(
         db.session.scalars(
             select(Item)
             .where(Item.location_id == location.id, Item.active)
             .options(joinedload(Item.lot))
             .order_by(Item.serial)
+            .limit(SHOWN_AT_A_PLACE + 1)
         )
     )
 

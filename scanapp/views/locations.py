@@ -58,11 +58,13 @@ def _add_location(store: Store, form: LocationForm, user: User) -> Location:
 
 @bp.get("/<int:id>")
 def detail(id: int):
-    """What is at the location now and its recent movements; htmx's "Show older" gets only the next rows."""
+    """What is at the location now (the first hundred lots and items; all with ?all=1) and its recent movements;
+    htmx's "Show older" gets only the next rows."""
     location = db.get_or_404(Location, id)
     check_store(location.store_id)
     before = request.args.get("before", type=int)
     page = history.location_movements(location, before)
     if before is not None and wants_fragment():
         return render("locations/detail.html", "history_rows", location=location, history=page)
-    return render("locations/detail.html", location=location, contents=history.contents(location), history=page)
+    contents = history.contents(location, limit=None if request.args.get("all") == "1" else history.CONTENTS_SHOWN)
+    return render("locations/detail.html", location=location, contents=contents, history=page)
