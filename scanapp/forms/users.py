@@ -15,6 +15,12 @@ from scanapp.services.users import MIN_PASSWORD
 
 ROLE_CHOICES = [SelectChoice(r, r.title()) for r in ROLES]
 PASSWORD_HINT = f"At least {MIN_PASSWORD} characters. Tell it to the person; they can sign in with it at once."
+# What each role may do, in words (services/access.py has the rule): shown under the role field.
+ROLE_HINT = (
+    "Associate: look up, move, sell, take returns. Vault: look up, move, receive, inspect, count, take returns. "
+    "Bench: look up, move, log materials, make pieces. Manager: all of these, plus approvals, holds, reports "
+    "and the audit log. Admin: also accounts."
+)
 
 
 class StoresField(SelectMultipleField):
@@ -46,14 +52,18 @@ class NewUserForm(FlaskForm):
         render_kw={"autocomplete": "off", "autocapitalize": "off"},
     )
     name = StringField("Full name", filters=[strip], validators=[Length(max=120, message="At most 120 characters.")])
-    role = SelectField("Role", choices=ROLE_CHOICES, invalid_choice_message="Choose a role from the list.")
+    role = SelectField(
+        "Role", choices=ROLE_CHOICES, description=ROLE_HINT, invalid_choice_message="Choose a role from the list."
+    )
     stores = StoresField("Stores", coerce=int)
     password = _password_field()
     event_id = HiddenField()
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, invalid_choice_message="Choose a role from the list.")
+    role = SelectField(
+        "Role", choices=ROLE_CHOICES, description=ROLE_HINT, invalid_choice_message="Choose a role from the list."
+    )
     event_id = HiddenField()
 
 
