@@ -8,7 +8,7 @@ from functools import cache
 from importlib.metadata import version
 
 import pytest
-from flask import g
+from flask import Flask, g
 from flask_login import FlaskLoginClient
 from flask_login.utils import _create_identifier
 from sqlalchemy import text
@@ -49,8 +49,9 @@ def database_url(request, tmp_path_factory):
     return url
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
+def build_app(database_url: str, media_dir) -> Flask:
+    """The app as the tests use it: on `database_url`, CSRF off (tests/test_auth.py turns it on), plain-HTTP
+    cookies, media in `media_dir`, and each request forgetting the signed-in user and store (see below)."""
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -58,7 +59,7 @@ def app(database_url, tmp_path):
             "WTF_CSRF_ENABLED": False,
             "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False,
-            "MEDIA_DIR": str(tmp_path / "media"),
+            "MEDIA_DIR": str(media_dir),
             "SECRET_KEY": "test",
             "TAG_HOST": "scan.example",
         }
@@ -72,6 +73,12 @@ def app(database_url, tmp_path):
         g.pop("_login_user", None)
         g.pop("store", None)
 
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = build_app(database_url, tmp_path / "media")
     with app.app_context():
         yield app
         db.session.remove()

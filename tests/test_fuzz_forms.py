@@ -22,8 +22,6 @@ from urllib.parse import quote, urlencode
 from uuid import uuid4
 
 import pytest
-from flask import g
-from flask_login import FlaskLoginClient
 from flask_login.utils import _create_identifier
 from hypothesis import given, note
 from hypothesis import strategies as st
@@ -55,7 +53,7 @@ from scanapp.services import api_tokens, bench, counts, returns, sales, transfer
 from scanapp.services.demo import seed_demo
 from scanapp.services.events import new_event_id
 from scanapp.services.movements import MoveLine
-from tests.conftest import _empty_tables, password_hash
+from tests.conftest import _empty_tables, build_app, password_hash
 from tests.factories import Factory
 from tests.fuzz import FUZZ, event_ids, fingerprint, hostile_text
 
@@ -100,25 +98,7 @@ RULES = _rules()
 @pytest.fixture(scope="module")
 def world(database_url, tmp_path_factory):
     """An app on the backend's database with a whole chain in it; emptied again after the module."""
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-            "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
-            "SECRET_KEY": "test",
-            "TAG_HOST": "scan.example",
-        }
-    )
-    app.test_client_class = FlaskLoginClient
-
-    @app.teardown_request
-    def _forget_request_state(exc):
-        g.pop("_login_user", None)
-        g.pop("store", None)
-
+    app = build_app(database_url, tmp_path_factory.mktemp("media"))
     with app.app_context():
         admin = _build_world()
         db.session.commit()
