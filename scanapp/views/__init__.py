@@ -7,9 +7,10 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from scanapp.extensions import db
-from scanapp.models import Event
+from scanapp.models import Event, Store
 from scanapp.services import AlreadyApplied, DomainError, access
 from scanapp.services.events import parse_event_id
+from scanapp.web import current_store
 
 
 def register(app: Flask) -> None:
@@ -74,6 +75,14 @@ def requires(action: str):
         return wrapper
 
     return decorator
+
+
+def own_store() -> Store:
+    """The store the user works in now; 403 when they belong to none."""
+    store = current_store()
+    if store is None:
+        abort(403, "You are not a member of any store.")
+    return store
 
 
 def check_store(store_id: int) -> None:

@@ -26,8 +26,7 @@ from scanapp.models.bench import ACTIVE_STATUSES
 from scanapp.services import DomainError, bench, history, scanning, stores
 from scanapp.services.events import parse_event_id
 from scanapp.services.movements import MoveLine
-from scanapp.views import check_store, commit_once, replayed, requires
-from scanapp.web import current_store
+from scanapp.views import check_store, commit_once, own_store, replayed, requires
 
 bp = Blueprint("bench", __name__, url_prefix="/bench")
 ZERO = Decimal(0)
@@ -43,7 +42,7 @@ bp.add_app_template_global(bench.maker_of, "bench_maker_of")
 @bp.get("/")
 def index():
     """My open jobs, then the store's other open jobs and those ready to collect."""
-    store = _store()
+    store = own_store()
     others = [wo for wo in bench.jobs(store, ACTIVE_STATUSES) if wo.jeweler_id != current_user.id]
     return render(
         "bench/index.html",
@@ -60,7 +59,7 @@ def index():
 @requires("bench")
 def new():
     """Open a repair or a custom job; a store piece scanned into the form moves to the bench."""
-    store = _store()
+    store = own_store()
     form = _job_form(store)
     if request.method == "GET":
         form.jeweler_id.data = current_user.id if current_user in bench.jewelers(store) else None
@@ -245,13 +244,6 @@ def _place(location_id: int | None) -> Location | None:
     if place is None or place.store_id not in current_user.store_ids:
         raise DomainError("That place does not exist; choose one from the list.", field="location_id")
     return place
-
-
-def _store() -> Store:
-    store = current_store()
-    if store is None:
-        abort(403, "You are not a member of any store yet.")
-    return store
 
 
 def _job(id: int) -> WorkOrder:

@@ -4,7 +4,7 @@ worker that keeps the counting page working without signal."""
 from functools import partial
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from scanapp.extensions import db
@@ -12,8 +12,7 @@ from scanapp.forms.counts import EventForm, LineForm, QuantityForm, RecountForm,
 from scanapp.htmx import render, wants_fragment
 from scanapp.models import Count, Location, Store
 from scanapp.services import DomainError, counts, history, scanning, stores
-from scanapp.views import check_store, commit_once, replayed, requires
-from scanapp.web import current_store
+from scanapp.views import check_store, commit_once, own_store, replayed, requires
 
 bp = Blueprint("counts", __name__)
 
@@ -47,7 +46,7 @@ def service_worker():
 @requires("count")
 def index():
     """The store's counts (of one place with ?location=), unfinished first, and the form that starts one."""
-    store = _store()
+    store = own_store()
     location = _place(store, request.args.get("location", type=int))
     form = StartForm(location_id=location.id if location else None)
     return _index(store, location, form)
@@ -56,7 +55,7 @@ def index():
 @bp.post("/counts/")
 @requires("count")
 def create():
-    store, form = _store(), StartForm()
+    store, form = own_store(), StartForm()
     _choices(form, store)
     if form.validate_on_submit():
         location = _place(store, form.location_id.data)
@@ -170,13 +169,6 @@ def cancel(id: int):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _store() -> Store:
-    store = current_store()
-    if store is None:
-        abort(403, "You are not a member of any store yet.")
-    return store
 
 
 def _count(id: int) -> Count:

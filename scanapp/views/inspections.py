@@ -12,9 +12,8 @@ from scanapp.htmx import render, wants_fragment
 from scanapp.models import Item, Location, Lot, Store
 from scanapp.services import DomainError, history, inspections, photos, stores
 from scanapp.services.movements import loose_at
-from scanapp.views import commit_once, replayed, requires
+from scanapp.views import commit_once, own_store, replayed, requires
 from scanapp.views.moves import own_place
-from scanapp.web import current_store
 
 bp = Blueprint("inspections", __name__)
 RESULT_WORDS = {"pass": "passed", "fail": "failed", "hold": "held"}
@@ -28,7 +27,7 @@ bp.add_app_template_global(inspections.point_label, "point_label")
 @requires("inspect")
 def new():
     """Inspect ?lot= (or its ?item=): checklist, result, notes, photos, and what goes on hold or back."""
-    store = _store()
+    store = own_store()
     lot, item = _subject()
     place = None if item else inspections.receiving_place(lot, store)
     sources = inspections.hold_sources(lot, store)
@@ -61,7 +60,7 @@ def new():
 @requires("inspect")
 def queue():
     """Lots received by the current store and not inspected yet, newest first."""
-    store = _store()
+    store = own_store()
     return render("inspections/queue.html", store=store, lots=inspections.receiving_queue(store))
 
 
@@ -69,7 +68,7 @@ def queue():
 @requires("release")
 def release(lot_id: int):
     """Release stock of the lot on hold in the current store: to a place, or back to the supplier."""
-    store = _store()
+    store = own_store()
     lot = history.lot_for(current_user, lot_id) or abort(404)
     on_hold, held_items = inspections.held(lot, store)
     form = _release_form(lot, store, on_hold, held_items)
@@ -131,13 +130,6 @@ def _send_photo(id: int, *, thumb: bool):
     response = send_file(path, mimetype=found.content_type)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
-
-
-def _store() -> Store:
-    store = current_store()
-    if store is None:
-        abort(403, "You are not a member of any store.")
-    return store
 
 
 def _subject() -> tuple[Lot, Item | None]:

@@ -1,6 +1,6 @@
 """Locations: the store's places with what each holds, one place's contents and movements, adding a place."""
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from scanapp.extensions import db
@@ -9,22 +9,14 @@ from scanapp.htmx import render, wants_fragment
 from scanapp.models import Location, Store, User
 from scanapp.services import DomainError, history, stores
 from scanapp.services.events import start_event
-from scanapp.views import check_store, commit_once, replayed, requires
-from scanapp.web import current_store
+from scanapp.views import check_store, commit_once, own_store, replayed, requires
 
 bp = Blueprint("locations", __name__, url_prefix="/locations")
 
 
-def _store() -> Store:
-    store = current_store()
-    if store is None:
-        abort(403, "You are not a member of any store yet.")
-    return store
-
-
 @bp.get("/")
 def index():
-    store = _store()
+    store = own_store()
     return render("locations/index.html", store=store, places=history.places(store), form=LocationForm())
 
 
@@ -32,7 +24,7 @@ def index():
 @requires("manage_locations")
 def create():
     """Add a physical location (and its tag) to the current store."""
-    store, form = _store(), LocationForm()
+    store, form = own_store(), LocationForm()
     if form.validate_on_submit():
         try:
             location, earlier = commit_once(form.event_id.data, _add_location, store, form, current_user)

@@ -36,8 +36,7 @@ from scanapp.services.movements import (
     move_stock,
     undo_last_move,
 )
-from scanapp.views import check_store, commit_once, replayed, requires
-from scanapp.web import current_store
+from scanapp.views import check_store, commit_once, own_store, replayed, requires
 
 bp = Blueprint("moves", __name__, url_prefix="/moves")
 
@@ -48,14 +47,6 @@ DRAFT_KEY = re.compile(r"^[0-9a-f]{12}$")
 
 
 # ---------------------------------------------------------------- helpers shared with transfers and sales
-
-
-def own_store() -> Store:
-    """The store the user works in now; 403 when they belong to none."""
-    store = current_store()
-    if store is None:
-        abort(403, "You are not a member of any store.")
-    return store
 
 
 def go(response):

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -13,8 +13,7 @@ from scanapp.forms.receiving import ReceiveForm
 from scanapp.htmx import render, wants_fragment
 from scanapp.models import ATTRIBUTES, CATEGORIES, DEFAULT_WEIGHT_UNIT, Location, Store, Supplier
 from scanapp.services import DomainError, receiving, stores, suppliers, tags
-from scanapp.views import commit_once, replayed, requires
-from scanapp.web import current_store
+from scanapp.views import commit_once, own_store, replayed, requires
 
 bp = Blueprint("receiving", __name__, url_prefix="/receive")
 
@@ -22,7 +21,7 @@ bp = Blueprint("receiving", __name__, url_prefix="/receive")
 @bp.route("/", methods=["GET", "POST"])
 @requires("receive")
 def new():
-    store = _store()
+    store = own_store()
     form = _form(store)
     if request.method == "GET":
         _prefill(form, store)
@@ -50,18 +49,11 @@ def number():
 
     A number the person typed themselves (not the last suggestion) is kept as it is.
     """
-    store = _store()
+    store = own_store()
     form = _form(store, formdata=request.args)
     if not form.number.data or form.number.data.upper() == (form.suggested.data or "").upper():
         _suggest(form, store)
     return render("receiving/new.html", "lot_number", form=form, store=store)
-
-
-def _store() -> Store:
-    store = current_store()
-    if store is None:
-        abort(403, "You are not a member of any store.")
-    return store
 
 
 def _form(store: Store, formdata=None) -> ReceiveForm:

@@ -11,8 +11,8 @@ from scanapp.forms.returns import ReasonForm, ReturnForm
 from scanapp.htmx import render
 from scanapp.models import Item, Lot, ReturnReason, Store
 from scanapp.services import DomainError, history, returns, stores
-from scanapp.views import check_store, commit_once, requires
-from scanapp.views.moves import attach_error, go, own_place, own_store, resolve_scan
+from scanapp.views import check_store, commit_once, own_store, requires
+from scanapp.views.moves import attach_error, go, own_place, resolve_scan
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 

@@ -13,8 +13,8 @@ from scanapp.models import Item, Lot, Movement, Store
 from scanapp.services import DomainError, access, history
 from scanapp.services.movements import MoveLine, lines_for_scan
 from scanapp.services.sales import margin_of, sell
-from scanapp.views import check_store, commit_once, replayed, requires
-from scanapp.views.moves import attach_error, go, lot_sources, own_place, own_store, resolve_scan
+from scanapp.views import check_store, commit_once, own_store, replayed, requires
+from scanapp.views.moves import attach_error, go, lot_sources, own_place, resolve_scan
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 

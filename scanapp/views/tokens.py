@@ -16,8 +16,8 @@ from scanapp.models import ApiToken, Store, User
 from scanapp.services import DomainError
 from scanapp.services.api_tokens import create_token, revoke_token
 from scanapp.services.events import start_event
-from scanapp.views import check_store, commit_once, replayed, requires
-from scanapp.views.moves import attach_error, own_store
+from scanapp.views import check_store, commit_once, own_store, replayed, requires
+from scanapp.views.moves import attach_error
 
 bp = Blueprint("tokens", __name__, url_prefix="/settings/tokens")
 
