@@ -11,6 +11,7 @@ from scanapp import create_app
 from scanapp.extensions import db
 from scanapp.models import AuditEntry
 from scanapp.models.types import utcnow
+from scanapp.models.users import _unknown_user_hash
 from scanapp.services import sign_in as signing
 from scanapp.services.events import new_event_id
 from tests.conftest import PASSWORD
@@ -207,3 +208,13 @@ def test_behind_a_proxy_the_clients_address_counts(app, shop):
             db.engine.dispose()
     db.session.commit()
     assert db.session.scalars(select(AuditEntry.remote_addr)).all() == ["192.168.7.20"]
+
+
+def test_an_unknown_username_is_refused_after_hashing_the_password_as_a_wrong_one_is(web, shop):
+    """So that the time of a refusal does not tell which usernames are accounts: the typed password is checked
+    against a hash even when there is no account to check it against."""
+    _unknown_user_hash.cache_clear()
+    with web.test_client() as client:
+        assert attempt(client, "nobody-here", "guess-1234").status_code == 422
+    assert _unknown_user_hash.cache_info().misses == 1
+    assert actions(username="nobody-here") == ["sign_in_failed"]

@@ -1,6 +1,8 @@
 """Staff who sign in, their roles and the stores they belong to."""
 
+import secrets
 from datetime import datetime
+from functools import cache
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
@@ -51,3 +53,18 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """True when `password` is `user`'s. For no user, a random password's hash is checked all the same, so that an
+    unknown username takes as long to refuse as a wrong password."""
+    if user is None:
+        check_password_hash(_unknown_user_hash(), password)
+        return False
+    return user.check_password(password)
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """A hash of a random password, made once per process, to check typed passwords of unknown users against."""
+    return generate_password_hash(secrets.token_urlsafe())

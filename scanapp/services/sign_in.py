@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from scanapp.extensions import db
 from scanapp.models import AuditEntry, User
 from scanapp.models.types import utcnow
+from scanapp.models.users import password_matches
 from scanapp.services import DomainError, audit
 
 WRONG = "Wrong username or password."
@@ -65,7 +66,7 @@ def sign_in(username: str, password: str) -> User:
         audit.record("sign_in_locked", username=name, detail=f"{lock.scope} locked until {lock.until:%H:%M} UTC")
         raise SignInLocked(lock, now)
     user = db.session.scalar(select(User).where(User.username == name))
-    if user is None or not user.active or not user.check_password(password):
+    if not password_matches(user, password) or not user.active:
         why = "no such account" if user is None else "account deactivated" if not user.active else "wrong password"
         audit.record("sign_in_failed", username=name, subject=f"user:{user.id}" if user else "", detail=why)
         raise DomainError(WRONG, field="password")

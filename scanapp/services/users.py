@@ -5,16 +5,14 @@ server, as whoever may run it). An admin acts only on accounts that share a stor
 memberships of their own stores; no operation leaves a store of the account without an active admin.
 """
 
-import secrets
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from scanapp.extensions import db
 from scanapp.models import ROLES, AuditEntry, Store, User, user_stores
+from scanapp.models.users import password_matches
 from scanapp.services import DomainError, Forbidden, access, audit, sign_in
 
 MIN_PASSWORD = 8
@@ -136,19 +134,9 @@ def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or None. Records nothing and applies no limit: sign-in goes
     through services/sign_in.py."""
     user = find_user(username)
-    if user is None:
-        # Hash anyway, so that an unknown username takes as long to refuse as a wrong password.
-        check_password_hash(_unknown_user_hash(), password)
-        return None
-    if not user.active or not user.check_password(password):
+    if not password_matches(user, password) or not user.active:
         return None
     return user
-
-
-@cache
-def _unknown_user_hash() -> str:
-    """A hash of a random password, made once per process, to check typed passwords of unknown users against."""
-    return generate_password_hash(secrets.token_urlsafe())
 
 
 def visible_users(admin: User) -> list[User]:
