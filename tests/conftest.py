@@ -4,6 +4,7 @@ The schema is built once per database and session; after each test every table i
 """
 
 import os
+import threading
 from functools import cache
 from importlib.metadata import version
 
@@ -116,3 +117,19 @@ def client_for(app):
         return test_client
 
     return client
+
+
+def run_all(jobs):
+    """Start every job at once (a barrier), each in its own thread, wait for all; return their outcomes."""
+    barrier, outcomes = threading.Barrier(len(jobs)), []
+
+    def run(job):
+        barrier.wait()
+        outcomes.append(job())
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes

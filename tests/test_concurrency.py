@@ -18,6 +18,7 @@ from scanapp.services.events import new_event_id
 from scanapp.services.movements import MoveLine, loose_at, move_stock
 from scanapp.services.sales import sell
 from scanapp.views import commit_once
+from tests.conftest import run_all
 
 PIECES, REQUESTS = 6, 12
 
@@ -30,22 +31,6 @@ def race(make):
     lot = make.lot(case, pieces=PIECES, weight="1.200", weight_unit="ct", category="stone", by=user, number="LAST")
     db.session.commit()
     return store, safe, case, user, lot
-
-
-def run_all(jobs):
-    """Start every job at once (a barrier), wait for all; return their outcomes."""
-    barrier, outcomes = threading.Barrier(len(jobs)), []
-
-    def run(job):
-        barrier.wait()
-        outcomes.append(job())
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_sales_and_moves_race_for_the_last_pieces(app, race):

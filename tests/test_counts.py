@@ -1,7 +1,6 @@
 """Counts: blind and open counts, scanning lines (several counters, repeats, offline replays), the review with
 missing, unexpected and moved stock, recount, approval into `adjust` movements, roles and stores."""
 
-import threading
 from decimal import Decimal
 from functools import partial
 
@@ -14,6 +13,7 @@ from scanapp.services import DomainError, Forbidden, counts, ledger
 from scanapp.services.events import new_event_id
 from scanapp.services.movements import MoveLine, move_stock
 from scanapp.views import commit_once
+from tests.conftest import run_all
 
 HX = {"HX-Request": "true"}
 D = Decimal
@@ -153,22 +153,6 @@ def test_two_counters_lines_add_up(shop, client_for):
     row = rows(count)["MELEE"]
     assert (row.counted_pieces, row.counted_weight, row.status) == (100, D("2.000"), "ok")
     assert sorted(line.counted_by.username for line in row.lines) == ["ann", "val"]
-
-
-def run_all(jobs):
-    """Start every job at once (a barrier) and wait for all."""
-    barrier, outcomes = threading.Barrier(len(jobs)), []
-
-    def run(job):
-        barrier.wait()
-        outcomes.append(job())
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_counters_posting_at_once_from_two_phones(app, shop):
