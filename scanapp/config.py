@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from scanapp.sqlite import QueuedWriterConnection
+
 
 class Config:
     SQLALCHEMY_DATABASE_URI = "sqlite:///scanapp.db"  # relative: lands in instance/
@@ -49,9 +51,11 @@ def load(app, overrides: dict | None) -> None:
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # SQLite keeps one writer at a time; wait for it rather than failing with "database is locked".
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    chosen = "SQLALCHEMY_ENGINE_OPTIONS" in (overrides or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not chosen:
+        # SQLite keeps one writer at a time: writers queue for it (scanapp/sqlite.py), and a writer from outside the
+        # app is waited for rather than failing with "database is locked".
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "factory": QueuedWriterConnection}}
 
 
 def _normalise_db_url(url: str) -> str:

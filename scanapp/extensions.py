@@ -1,5 +1,7 @@
 """Extension objects, created unbound and bound to the app in create_app()."""
 
+import sqlite3
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,7 +34,7 @@ htmx_ext = Htmx()  # request.htmx (its module name would clash with scanapp.htmx
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """Foreign keys on and WAL for every SQLite connection; a no-op on other databases."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
