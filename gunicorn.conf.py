@@ -4,6 +4,7 @@ Environment: SCANAPP_PORT (8443), SCANAPP_BIND (0.0.0.0:<port>), SCANAPP_TLS=off
 behind a TLS proxy), SCANAPP_TLS_DIR (instance/tls, made by `flask tls-cert`), WEB_CONCURRENCY (workers).
 """
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -23,6 +24,18 @@ control_socket_disable = True
 if os.environ.get("SCANAPP_TLS", "on").lower() not in ("off", "0", "false", "no"):
     certfile = str(TLS_DIR / "cert.pem")
     keyfile = str(TLS_DIR / "key.pem")
+
+
+def post_worker_init(worker):
+    """Compile every template now, then move all that start-up made (modules, mappers, routes, templates) out of
+    the garbage collector's way: without this a full collection walks ~170,000 long-lived objects, 40-50 ms in the
+    middle of some request (measured in process on the bench store); with it, 3-8 ms."""
+    env = getattr(worker.wsgi, "jinja_env", None)
+    if env is not None:
+        for name in env.list_templates(extensions=["html", "txt", "svg", "xml"]):
+            env.get_template(name)
+    gc.collect()
+    gc.freeze()
 
 
 def when_ready(server):
