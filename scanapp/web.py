@@ -1,9 +1,14 @@
 """Request-wide behaviour: who is signed in, which store they work in, security headers, error pages."""
 
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,7 +18,7 @@ from scanapp import assets
 from scanapp.extensions import db, login_manager
 from scanapp.htmx import render
 from scanapp.models import Store, User
-from scanapp.services import access
+from scanapp.services import access, history
 from scanapp.services.events import new_event_id
 
 CSP = (
@@ -45,6 +50,10 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+    app.add_template_global(quantity)
+    app.add_template_filter(when)
+    # The ledger macros (macros/ledger.html) draw plain rows; a page that has ORM movements gets them converted.
+    app.add_template_global(history.ledger_rows, "ledger_rows")
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     assets.init_app(app)
@@ -62,9 +71,18 @@ def current_store() -> Store | None:
 
 def _load_user(user_id: str) -> User | None:
     """The signed-in user with their stores, which nearly every request needs, in one query; read on every request,
-    so a deactivated user is dropped at once."""
-    user = db.session.get(User, int(user_id), options=[joinedload(User.stores)]) if user_id.isdigit() else None
+    so a deactivated user, or one taken out of a store, is dropped at once."""
+    if not (user_id.isascii() and user_id.isdigit()):
+        return None
+    user = db.session.execute(_user_query(), {"id": int(user_id)}).unique().scalar_one_or_none()
     return user if user is not None and user.active else None
+
+
+@cache
+def _user_query() -> Select:
+    """The statement of `_load_user`, built once (a new statement object would have its cache key computed again
+    on every request)."""
+    return select(User).where(User.id == bindparam("id")).options(joinedload(User.stores))
 
 
 def _require_sign_in():
@@ -96,13 +114,34 @@ def _security_headers(response):
 
 
 def _template_globals() -> dict:
+    user = []  # the signed-in user, looked up once a render (a page asks `can` a dozen times)
+
     def can(action: str) -> bool:
-        return access.can(current_user, action)
+        if not user:
+            user.append(current_user._get_current_object())
+        return access.can(user[0], action)
 
     def event_id_field() -> Markup:
         return Markup('<input type="hidden" name="event_id" value="{}">').format(new_event_id())
 
     return {"can": can, "current_store": current_store, "event_id_field": event_id_field}
+
+
+def quantity(pieces: int, weight: Decimal, unit: str | None) -> str:
+    """A quantity as the pages write it, "12 pcs · 8.400 ct"; a lot weighed only ("250.000 g") shows no pieces.
+    macros/ledger.html's qty() is this function, which the long lists call directly."""
+    weighed = unit and weight
+    text = f"{pieces} {'pc' if pieces in (1, -1) else 'pcs'}" if pieces or not weighed else ""
+    if weighed:
+        text += f"{' · ' if pieces else ''}{weight} {unit}"
+    return text
+
+
+def when(dt: datetime) -> Markup:
+    """`dt` (UTC) as a <time> element: "25 Nov 2026 06:21", the minute in its title. macros/ledger.html's when()
+    is this filter; a ledger row calls it directly, fifty times a page, where a macro call costs several times
+    more."""
+    return Markup(f'<time datetime="{dt.isoformat()}" title="{dt:%Y-%m-%d %H:%M} UTC">{dt:%d %b %Y %H:%M}</time>')
 
 
 def _csrf_error(error: CSRFError):

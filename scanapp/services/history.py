@@ -2,14 +2,19 @@
 location, and the chain of custody. Balances come from the balances table; the ledger is only listed, never summed.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, union_all
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, union_all
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from scanapp.extensions import db
-from scanapp.models import Balance, Item, Location, Lot, Movement, Store, User
+from scanapp.models import Balance, Document, Item, Location, Lot, Movement, Store, User
+from scanapp.models.stores import PHYSICAL_KINDS
 
 PAGE_SIZE = 50
 CONTENTS_SHOWN = 100  # lots, and items, that a place's page lists before "Show all"
@@ -40,22 +45,21 @@ def visible_lots(store_ids: set[int]) -> ColumnElement[bool]:
     return or_(Lot.store_id.in_(store_ids), held_there)
 
 
-def lot_for(user: User, lot_id: int) -> Lot | None:
-    """The lot with its supplier and tag, or None when it does not exist or `user` may not see it."""
-    return db.session.scalar(
-        select(Lot)
-        .where(Lot.id == lot_id, visible_lots(user.store_ids))
-        .options(joinedload(Lot.supplier), joinedload(Lot.tag))
-    )
-
-
-def item_for(user: User, item_id: int) -> Item | None:
-    """The item with its lot, supplier, place and tag, or None when it does not exist or `user` may not see its
-    lot."""
-    return db.session.scalar(
+@cache
+def _visible(entity: type[Lot] | type[Item]) -> Select:
+    """The lot (or the item) with what its page shows, if the user's stores may see it; built once, with the id
+    and the store ids as parameters, since building the condition costs more than running it."""
+    store_ids = bindparam("store_ids", expanding=True)
+    if entity is Lot:
+        return (
+            select(Lot)
+            .where(Lot.id == bindparam("id"), visible_lots(store_ids))
+            .options(joinedload(Lot.supplier), joinedload(Lot.tag))
+        )
+    return (
         select(Item)
         .join(Item.lot)
-        .where(Item.id == item_id, visible_lots(user.store_ids))
+        .where(Item.id == bindparam("id"), visible_lots(store_ids))
         .options(
             contains_eager(Item.lot).joinedload(Lot.supplier),
             joinedload(Item.location).joinedload(Location.store),
@@ -64,37 +68,99 @@ def item_for(user: User, item_id: int) -> Item | None:
     )
 
 
+def lot_for(user: User, lot_id: int) -> Lot | None:
+    """The lot with its supplier and tag, or None when it does not exist or `user` may not see it."""
+    return db.session.scalar(_visible(Lot), {"id": lot_id, "store_ids": sorted(user.store_ids)})
+
+
+def item_for(user: User, item_id: int) -> Item | None:
+    """The item with its lot, supplier, place and tag, or None when it does not exist or `user` may not see its
+    lot."""
+    return db.session.scalar(_visible(Item), {"id": item_id, "store_ids": sorted(user.store_ids)})
+
+
+class StoreRef(NamedTuple):
+    """A store as the read pages name it."""
+
+    id: int
+    code: str
+    name: str
+
+
+class PlaceRef(NamedTuple):
+    """A location as the read pages name and link it: plain values, with Location's is_physical and label."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    store: StoreRef
+
+    @property
+    def store_id(self) -> int:
+        return self.store.id
+
+    @property
+    def is_physical(self) -> bool:
+        return self.kind in PHYSICAL_KINDS
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.store.code})"
+
+
+class Stock(NamedTuple):
+    """A balance as the lot page shows it: pieces and weight of the lot at one place."""
+
+    location: PlaceRef
+    pieces: int
+    weight: Decimal
+
+    @property
+    def location_id(self) -> int:
+        return self.location.id
+
+
+def _places(rows: Iterable) -> Iterable[tuple[PlaceRef, tuple]]:
+    """(PlaceRef, rest) for rows that start with the place's id, code, name, kind and its store's id, code, name;
+    one StoreRef per store."""
+    stores: dict[int, StoreRef] = {}
+    for id, code, name, kind, store_id, store_code, store_name, *rest in rows:
+        store = stores.get(store_id) or stores.setdefault(store_id, StoreRef(store_id, store_code, store_name))
+        yield PlaceRef(id, code, name, kind, store), rest
+
+
+_PLACE_COLUMNS = (Location.id, Location.code, Location.name, Location.kind, Store.id, Store.code, Store.name)
+
+
 @dataclass
 class StoreStock:
     """A lot's stock in one store: one balance per location, and the sum on hand (in its physical places)."""
 
-    store: Store
-    balances: list[Balance] = field(default_factory=list)
+    store: StoreRef
+    balances: list[Stock] = field(default_factory=list)
     pieces: int = 0
     weight: Decimal = ZERO
 
 
 @dataclass
 class Whereabouts:
-    """Where every piece of a lot is: per store and location, the total, and a one-line summary."""
+    """Where every piece of a lot is: per store and location, the total, a one-line summary, and what is on hold
+    (the balances in quarantine, by store)."""
 
     stores: list[StoreStock]
     pieces: int
     weight: Decimal
     summary: list[tuple[str, int, Decimal]]  # ("in Main Street", 10, weight), ("with customers", 2, weight)
+    holds: list[Stock] = field(default_factory=list)
 
 
 def whereabouts(lot: Lot) -> Whereabouts:
     """Pieces and weight of `lot` at every location except the supplier, grouped by store (own places first,
     then virtual ones). The total equals what was received."""
-    balances = db.session.scalars(
-        select(Balance)
-        .join(Balance.location)
-        .join(Location.store)
-        .options(contains_eager(Balance.location).contains_eager(Location.store))
-        .where(Balance.lot_id == lot.id, Location.kind != "supplier", _nonzero())
-    ).all()
-    balances = sorted(balances, key=lambda b: (b.location.store.code, not b.location.is_physical, b.location.code))
+    rows = db.session.execute(_statement("whereabouts"), {"id": lot.id})
+    balances = [Stock(place, pieces, weight) for place, (pieces, weight) in _places(rows)]
+    balances.sort(key=lambda b: (b.location.store.code, not b.location.is_physical, b.location.code))
     stores: dict[int, StoreStock] = {}
     on_hand: dict[str, list] = {}  # phrase -> [pieces, weight], stores' own places
     outside: dict[str, list] = {}  # the same for virtual places, summed over all stores
@@ -114,46 +180,149 @@ def whereabouts(lot: Lot) -> Whereabouts:
         pieces=sum(b.pieces for b in balances),
         weight=sum((b.weight for b in balances), ZERO),
         summary=[(phrase, pieces, weight) for phrase, (pieces, weight) in (on_hand | outside).items()],
+        holds=sorted((b for b in balances if b.location.kind == "quarantine"), key=lambda b: b.location.store_id),
     )
 
 
-def items_of(lot: Lot) -> list[Item]:
+class ItemRow(NamedTuple):
+    """An item as the lot and place pages list it."""
+
+    id: int
+    serial: str
+    certificate: str
+    description: str
+    lot_number: str = ""  # on a place's page: its lot
+    lot_description: str = ""
+    location: PlaceRef | None = None  # on the lot page: where it is now
+
+
+def items_of(lot: Lot) -> list[ItemRow]:
     """The lot's items by serial, each with the place (and store) where it is now."""
-    return list(
-        db.session.scalars(
-            select(Item)
-            .where(Item.lot_id == lot.id)
-            .options(joinedload(Item.location).joinedload(Location.store))
-            .order_by(Item.serial)
+    rows = db.session.execute(_statement("items_of"), {"id": lot.id})
+    return [ItemRow(*rest, location=place) for place, rest in _places(rows)]
+
+
+class DocumentRow(NamedTuple):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+
+
+def documents_of(lot: Lot) -> list[DocumentRow]:
+    """The lot's documents, oldest first (Lot.documents' order)."""
+    return [DocumentRow._make(row) for row in db.session.execute(_statement("documents_of"), {"id": lot.id})]
+
+
+class LedgerRow(NamedTuple):
+    """One movement as the ledger tables and the item's path show it: plain values read in one statement, so that
+    a page of fifty rows costs no ORM objects (see _ledger_select)."""
+
+    id: int
+    kind: str
+    created_at: datetime
+    pieces: int
+    weight: Decimal
+    lot_id: int
+    lot_number: str
+    unit: str | None  # the lot's weight unit
+    item_id: int | None
+    serial: str | None
+    from_label: str
+    to_label: str
+    user_name: str
+    reference: str
+    note: str
+    reverses_id: int | None
+    reversed_by_id: int | None  # the movement that undoes this one
+
+
+def _label(location, store) -> ColumnElement[str]:
+    """Location.label in SQL: "Main safe (MAIN)"."""
+    return location.name + " (" + store.code + ")"
+
+
+@cache
+def _ledger_select() -> Select:
+    """The columns of LedgerRow, built once (a statement is immutable, and aliasing costs more than the query).
+    Outer joins keep the movements the driving table, so the planner walks them newest first by the condition's
+    index and stops at the limit."""
+    source, target = aliased(Location), aliased(Location)
+    source_store, target_store = aliased(Store), aliased(Store)
+    undo = aliased(Movement)
+    return (
+        select(
+            Movement.id,
+            Movement.kind,
+            Movement.created_at,
+            Movement.pieces,
+            Movement.weight,
+            Movement.lot_id,
+            Lot.number,
+            Lot.weight_unit,
+            Movement.item_id,
+            Item.serial,
+            _label(source, source_store),
+            _label(target, target_store),
+            User.name,
+            Movement.reference,
+            Movement.note,
+            Movement.reverses_id,
+            undo.id,
         )
+        .select_from(Movement)
+        .outerjoin(Lot, Movement.lot_id == Lot.id)
+        .outerjoin(Item, Movement.item_id == Item.id)
+        .outerjoin(source, Movement.from_location_id == source.id)
+        .outerjoin(source_store, source.store_id == source_store.id)
+        .outerjoin(target, Movement.to_location_id == target.id)
+        .outerjoin(target_store, target.store_id == target_store.id)
+        .outerjoin(User, Movement.user_id == User.id)
+        .outerjoin(undo, undo.reverses_id == Movement.id)
     )
+
+
+def ledger_rows(movements: Iterable[Movement | LedgerRow]) -> list[LedgerRow]:
+    """`movements` as LedgerRows: rows pass through; ORM movements (a count's, say) are read attribute by
+    attribute. The ledger macros call this once per table, so they draw both alike."""
+    return [
+        m
+        if isinstance(m, LedgerRow)
+        else LedgerRow(
+            m.id,
+            m.kind,
+            m.created_at,
+            m.pieces,
+            m.weight,
+            m.lot_id,
+            m.lot.number,
+            m.lot.weight_unit,
+            m.item_id,
+            m.item.serial if m.item else None,
+            m.from_location.label,
+            m.to_location.label,
+            m.user.name,
+            m.reference,
+            m.note,
+            m.reverses_id,
+            m.reversed_by.id if m.reversed_by else None,
+        )
+        for m in movements
+    ]
 
 
 @dataclass
 class MovementPage:
     """Movements newest first; `before` is the cursor of the next (older) page, None on the last one."""
 
-    movements: list[Movement]
+    movements: list[LedgerRow] | list[Movement]
     before: int | None
 
 
-def _with_details(stmt):
-    """Load what a ledger row shows (places, stores, who, lot, item, reversal) with the rows, not one by one."""
-    return stmt.options(
-        joinedload(Movement.from_location).joinedload(Location.store),
-        joinedload(Movement.to_location).joinedload(Location.store),
-        joinedload(Movement.user),
-        joinedload(Movement.lot),
-        joinedload(Movement.item),
-        selectinload(Movement.reversed_by),
-    )
-
-
-def _page(condition: ColumnElement[bool], before: int | None, size: int) -> MovementPage:
-    stmt = select(Movement).where(condition)
-    if before is not None:
-        stmt = stmt.where(Movement.id < before)
-    rows = list(db.session.scalars(_with_details(stmt.order_by(Movement.id.desc()).limit(size + 1))).unique())
+def _page(name: str, id: int, before: int | None, size: int) -> MovementPage:
+    params = {"id": id, "size": size + 1} | ({} if before is None else {"before": before})
+    rows = [LedgerRow._make(row) for row in db.session.execute(_statement(name, paged=before is not None), params)]
     more = len(rows) > size
     rows = rows[:size]
     return MovementPage(rows, rows[-1].id if more else None)
@@ -161,24 +330,28 @@ def _page(condition: ColumnElement[bool], before: int | None, size: int) -> Move
 
 def lot_movements(lot: Lot, before: int | None = None, size: int = PAGE_SIZE) -> MovementPage:
     """One page of the lot's ledger, newest first, older than movement id `before` when given."""
-    return _page(Movement.lot_id == lot.id, before, size)
+    return _page("lot_movements", lot.id, before, size)
 
 
 def location_movements(location: Location, before: int | None = None, size: int = PAGE_SIZE) -> MovementPage:
     """One page of movements into or out of `location`, newest first."""
-    newest = []
-    for column in (Movement.from_location_id, Movement.to_location_id):
-        ids = select(Movement.id).where(column == location.id)
-        if before is not None:
-            ids = ids.where(Movement.id < before)
-        newest.append(ids.order_by(Movement.id.desc()).limit(size + 1).subquery().select())
-    return _page(Movement.id.in_(union_all(*newest)), before, size)
+    return _page("location_movements", location.id, before, size)
 
 
-def item_path(item: Item) -> list[Movement]:
+def item_path(item: Item) -> list[LedgerRow]:
     """Every movement of the item, from its receipt to today."""
-    stmt = select(Movement).where(Movement.item_id == item.id).order_by(Movement.id)
-    return list(db.session.scalars(_with_details(stmt)).unique())
+    return [LedgerRow._make(row) for row in db.session.execute(_statement("item_path"), {"id": item.id})]
+
+
+class LotStock(NamedTuple):
+    """A balance as a place's page lists it: the lot, and its pieces and weight there."""
+
+    lot_id: int
+    number: str
+    description: str
+    unit: str | None
+    pieces: int
+    weight: Decimal
 
 
 @dataclass
@@ -186,8 +359,8 @@ class Contents:
     """What is at a location now: lot balances (by lot number) and the items there (by serial), perhaps only the
     first of each, and how many there are in all."""
 
-    balances: list[Balance]
-    items: list[Item]
+    balances: list[LotStock]
+    items: list[ItemRow]
     lots_total: int
     items_total: int
 
@@ -200,28 +373,79 @@ def contents(location: Location, limit: int | None = CONTENTS_SHOWN) -> Contents
     """The lots with a non-zero balance at `location` and the items that sit there: the first `limit` of each
     (None: all) and their numbers. A safe holds thousands of both, the customers' place tens of thousands, and a
     page listing them all would cost more the longer the store runs."""
-    here = (Balance.location_id == location.id, _nonzero())
-    balances = db.session.scalars(
-        select(Balance)
-        .join(Balance.lot)
-        .options(contains_eager(Balance.lot))
-        .where(*here)
-        .order_by(Lot.number)
-        .limit(limit)
-    ).all()
-    items = db.session.scalars(
-        select(Item)
-        .where(Item.location_id == location.id)
-        .options(joinedload(Item.lot))
-        .order_by(Item.serial)
-        .limit(limit)
-    ).all()
+    params = {"id": location.id} | ({} if limit is None else {"size": limit})
+    paged = limit is not None
+    balances = [LotStock._make(row) for row in db.session.execute(_statement("lots_at", paged=paged), params)]
+    items = [ItemRow(*row) for row in db.session.execute(_statement("items_at", paged=paged), params)]
     lots_total, items_total = len(balances), len(items)
     if limit is not None and lots_total == limit:
-        lots_total = db.session.scalar(select(func.count()).select_from(Balance).where(*here))
+        lots_total = db.session.scalar(_statement("lots_at_count"), params)
     if limit is not None and items_total == limit:
-        items_total = db.session.scalar(select(func.count()).select_from(Item).where(Item.location_id == location.id))
-    return Contents(list(balances), list(items), lots_total, items_total)
+        items_total = db.session.scalar(_statement("items_at_count"), params)
+    return Contents(balances, items, lots_total, items_total)
+
+
+@cache
+def _statement(name: str, paged: bool = False) -> Select:
+    """The read pages' statements, built once each (building a statement and its cache key costs several times
+    more than running these indexed ones). Parameters: :id, the lot, item or location; :size, a page's limit;
+    :before, a movement id. `paged`: the ledgers' older pages (before :before), a place's first :size lots and
+    items."""
+    id, size, before = bindparam("id"), bindparam("size"), bindparam("before")
+    here = and_(Balance.location_id == id, _nonzero())
+    match name:
+        case "whereabouts":
+            return (
+                select(*_PLACE_COLUMNS, Balance.pieces, Balance.weight)
+                .join(Location, Balance.location_id == Location.id)
+                .join(Store, Location.store_id == Store.id)
+                .where(Balance.lot_id == id, Location.kind != "supplier", _nonzero())
+            )
+        case "items_of":
+            return (
+                select(*_PLACE_COLUMNS, Item.id, Item.serial, Item.certificate, Item.description)
+                .select_from(Item)
+                .join(Location, Item.location_id == Location.id)
+                .join(Store, Location.store_id == Store.id)
+                .where(Item.lot_id == id)
+                .order_by(Item.serial)
+            )
+        case "documents_of":
+            columns = (Document.id, Document.filename, Document.content_type, Document.size, Document.uploaded_at)
+            return select(*columns).where(Document.lot_id == id).order_by(Document.uploaded_at)
+        case "lot_movements":
+            stmt = _ledger_select().where(Movement.lot_id == id)
+            if paged:
+                stmt = stmt.where(Movement.id < before)
+            return stmt.order_by(Movement.id.desc()).limit(size)
+        case "location_movements":
+            newest = []
+            for column in (Movement.from_location_id, Movement.to_location_id):
+                ids = select(Movement.id).where(column == id)
+                if paged:
+                    ids = ids.where(Movement.id < before)
+                newest.append(ids.order_by(Movement.id.desc()).limit(size).subquery().select())
+            return _ledger_select().where(Movement.id.in_(union_all(*newest))).order_by(Movement.id.desc()).limit(size)
+        case "item_path":
+            return _ledger_select().where(Movement.item_id == id).order_by(Movement.id)
+        case "lots_at":
+            columns = (Lot.id, Lot.number, Lot.description, Lot.weight_unit, Balance.pieces, Balance.weight)
+            stmt = select(*columns).join(Lot, Balance.lot_id == Lot.id).where(here).order_by(Lot.number)
+            return stmt.limit(size) if paged else stmt
+        case "items_at":
+            columns = (Item.id, Item.serial, Item.certificate, Item.description)
+            stmt = (
+                select(*columns, Lot.number, Lot.description)
+                .join(Lot, Item.lot_id == Lot.id)
+                .where(Item.location_id == id)
+                .order_by(Item.serial)
+            )
+            return stmt.limit(size) if paged else stmt
+        case "lots_at_count":
+            return select(func.count()).select_from(Balance).where(here)
+        case "items_at_count":
+            return select(func.count()).select_from(Item).where(Item.location_id == id)
+    raise ValueError(name)
 
 
 @dataclass

@@ -25,6 +25,7 @@ def detail(id: int):
         lot=lot,
         where=history.whereabouts(lot),
         items=history.items_of(lot),
+        documents=history.documents_of(lot),
         history=page,
     )
 
