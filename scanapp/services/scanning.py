@@ -3,13 +3,14 @@
 import io
 import warnings
 from dataclasses import dataclass, field
+from functools import cache
 from urllib.parse import urlsplit
 
 import pillow_heif
 import zxingcpp
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from scanapp.extensions import db
 from scanapp.models import Balance, Count, Item, Location, Lot, Tag, User, WorkOrder
@@ -83,29 +84,22 @@ def resolve(raw: str, *, by: User, hosts: set[str]) -> Found:
     Raises DomainError for anything that is not one of our codes, and UnknownCode when no tag carries the code or
     it belongs to a store the user is not in (other stores' things are not even confirmed to exist).
     """
+    return _find(tags.code_from_scan(raw, hosts), by)
+
+
+def locate(raw: str, *, by: User, hosts: set[str]) -> tuple[str, int]:
+    """What a scan stands for as its kind and id, by the same rules as `resolve` (and raising the same errors),
+    without loading it: all a tag's URL needs to send the phone to its page."""
     code = tags.code_from_scan(raw, hosts)
-    # The tag with what it is on (and an item's lot) in one query: every scan needs them, to check and to show.
-    tag = db.session.scalar(
-        select(Tag)
-        .where(Tag.code == code)
-        .options(joinedload(Tag.lot), joinedload(Tag.item).joinedload(Item.lot), joinedload(Tag.location))
-    )
-    if tag is None or not _visible(tag, by):
+    row = db.session.execute(_target_query(), {"code": code, "store_ids": list(by.store_ids)}).first()
+    if row is None or not row.visible:
         raise UnknownCode(code)
-    return Found(
-        code=code,
-        kind=tag.kind,
-        lot=tag.lot,
-        item=tag.item,
-        location=tag.location,
-        work_order=tag.work_order,
-        count=tag.count,
-    )
+    return row.kind, row.target_id
 
 
 def lookup(raw: str, *, by: User, hosts: set[str]) -> Lookup:
     """Resolve a scan and gather what the lookup page shows: where the pieces are, or what a place holds."""
-    found = resolve(raw, by=by, hosts=hosts)
+    found = _find(tags.code_from_scan(raw, hosts), by, shown=True)
     if found.location is not None:
         lots, items = _lots_at(found.location), _items_at(found.location)
         more = len(lots) > SHOWN_AT_A_PLACE or len(items) > SHOWN_AT_A_PLACE
@@ -130,45 +124,123 @@ def decode_image(data: bytes) -> str:
     raise DomainError(NO_CODE, field="photo")
 
 
-def _visible(tag: Tag, user: User) -> bool:
-    """May `user` see what the tag is on? A place: in one of their stores. A lot or an item: by the same rule as
-    the lot and item pages (received by, or holding stock in, one of their stores)."""
-    if tag.location is not None:
-        return tag.location.store_id in user.store_ids
-    if tag.work_order is not None:
-        return tag.work_order.store_id in user.store_ids
-    if tag.count is not None:
-        return tag.count.store_id in user.store_ids
-    lot = tag.lot or tag.item.lot
-    if lot.store_id in user.store_ids:  # received there: visible whatever its stock, no need to look
-        return True
-    return db.session.scalar(select(Lot.id).where(Lot.id == lot.id, history.visible_lots(user.store_ids))) is not None
+def _find(code: str, user: User, *, shown: bool = False) -> Found:
+    """The tag `code` as a Found, in one statement: the tag, what it is on (an item with its lot) and whether
+    `user` may see it; `shown` loads as well what the lookup page shows (the lot's supplier, the item's place).
+    The store of a place comes from the user's stores, loaded with the user (a place is seen only in them), as does
+    nearly always the store of an item's place. Raises UnknownCode when there is no such tag or `user` may not see
+    what it is on."""
+    row = db.session.execute(_tag_query(shown), {"code": code, "store_ids": list(user.store_ids)}).first()
+    if row is None or not row.visible:
+        raise UnknownCode(code)
+    tag = row.Tag
+    return Found(
+        code=code,
+        kind=tag.kind,
+        lot=tag.lot,
+        item=tag.item,
+        location=tag.location,
+        work_order=tag.work_order,
+        count=tag.count,
+    )
+
+
+# The statements below are built once (`cache`): a new statement object has its cache key computed again on every
+# request, which for these costs more than running them. The user's stores are the bound list `store_ids`.
+
+# The tag's own lot, an item's lot and a place, each under its own name: `_visible` reads `lots` and `locations` in
+# subqueries of its own.
+_TagLot = aliased(Lot, name="tag_lot")
+_ItemLot = aliased(Lot, name="item_lot")
+_Place = aliased(Location, name="place")
+
+
+@cache
+def _tag_query(shown: bool) -> Select:
+    """`_find`'s statement: the tag with what it is on, and `visible`."""
+    tag_lot = contains_eager(Tag.lot.of_type(_TagLot))
+    item = contains_eager(Tag.item)
+    item_lot = item.contains_eager(Item.lot.of_type(_ItemLot))
+    place = contains_eager(Tag.location.of_type(_Place))
+    options = [tag_lot, item_lot, place]
+    if shown:
+        options += [
+            tag_lot.joinedload(_TagLot.supplier),
+            item_lot.joinedload(_ItemLot.supplier),
+            item.joinedload(Item.location),
+        ]
+    return (
+        select(Tag, _visible().label("visible"))
+        .outerjoin(Tag.lot.of_type(_TagLot))
+        .outerjoin(Tag.item)
+        .outerjoin(Item.lot.of_type(_ItemLot))
+        .outerjoin(Tag.location.of_type(_Place))
+        .where(Tag.code == bindparam("code"))
+        .options(*options)
+    )
+
+
+@cache
+def _target_query() -> Select:
+    """`locate`'s statement: the tag's kind, the id of what it is on, and `visible`."""
+    target = func.coalesce(Tag.lot_id, Tag.item_id, Tag.location_id, Tag.work_order_id, Tag.count_id)
+    return (
+        select(Tag.kind, target.label("target_id"), _visible().label("visible"))
+        .outerjoin(Item, Item.id == Tag.item_id)
+        .where(Tag.code == bindparam("code"))
+    )
+
+
+def _visible() -> ColumnElement[bool]:
+    """May the user (`store_ids`) see what the tag is on? A place, a job or a count: of one of their stores. A lot
+    or an item: by the same rule as the lot and item pages (the lot received by, or holding stock in, one of their
+    stores). For a query of `tags` outer-joined to `items` (an item's lot is `items.lot_id`)."""
+    store_ids = bindparam("store_ids", expanding=True)
+
+    def of_their_store(model, column) -> ColumnElement[bool]:
+        return select(model.id).where(model.id == column, model.store_id.in_(store_ids)).exists()
+
+    lot_visible = (
+        select(Lot.id).where(Lot.id == func.coalesce(Tag.lot_id, Item.lot_id), history.visible_lots(store_ids)).exists()
+    )
+    return or_(
+        of_their_store(Location, Tag.location_id),
+        of_their_store(WorkOrder, Tag.work_order_id),
+        of_their_store(Count, Tag.count_id),
+        lot_visible,
+    )
 
 
 def _lots_at(location: Location) -> list[Balance]:
     """The first non-zero balances at a location, by lot number (one more than shown, to tell if there are more)."""
-    return list(
-        db.session.scalars(
-            select(Balance)
-            .join(Balance.lot)
-            .options(contains_eager(Balance.lot))
-            .where(Balance.location_id == location.id, (Balance.pieces != 0) | (Balance.weight != 0))
-            .order_by(Lot.number)
-            .limit(SHOWN_AT_A_PLACE + 1)
-        )
-    )
+    return list(db.session.scalars(_lots_at_query(), {"location_id": location.id, "limit": SHOWN_AT_A_PLACE + 1}))
 
 
 def _items_at(location: Location) -> list[Item]:
     """The first active items at a location, by serial (one more than shown, to tell if there are more)."""
-    return list(
-        db.session.scalars(
-            select(Item)
-            .where(Item.location_id == location.id, Item.active)
-            .options(joinedload(Item.lot))
-            .order_by(Item.serial)
-            .limit(SHOWN_AT_A_PLACE + 1)
-        )
+    return list(db.session.scalars(_items_at_query(), {"location_id": location.id, "limit": SHOWN_AT_A_PLACE + 1}))
+
+
+@cache
+def _lots_at_query() -> Select:
+    return (
+        select(Balance)
+        .join(Balance.lot)
+        .options(contains_eager(Balance.lot))
+        .where(Balance.location_id == bindparam("location_id"), (Balance.pieces != 0) | (Balance.weight != 0))
+        .order_by(Lot.number)
+        .limit(bindparam("limit"))
+    )
+
+
+@cache
+def _items_at_query() -> Select:
+    return (
+        select(Item)
+        .where(Item.location_id == bindparam("location_id"), Item.active)
+        .options(joinedload(Item.lot))
+        .order_by(Item.serial)
+        .limit(bindparam("limit"))
     )
 
 

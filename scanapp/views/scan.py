@@ -24,11 +24,10 @@ DETAIL_ENDPOINTS = {
 def tag(code: str):
     """What a printed tag's QR opens: the page of the lot, item or location; a page saying so when unknown."""
     try:
-        found = scanning.resolve(code, by=current_user, hosts=set())
+        kind, target_id = scanning.locate(code, by=current_user, hosts=set())
     except DomainError as error:
         return _answer(error)
-    target = found.lot or found.item or found.location or found.work_order or found.count
-    return redirect(url_for(DETAIL_ENDPOINTS[found.kind], id=target.id))
+    return redirect(url_for(DETAIL_ENDPOINTS[kind], id=target_id))
 
 
 @bp.post("/scan")
