@@ -364,7 +364,7 @@ def test_entering_quantities_and_removing_a_line_through_the_page(shop, client_f
     assert late.status_code == 422 and "is in review: it takes no more counting" in late.text
 
 
-def test_a_scan_reads_only_the_newest_lines_however_much_was_counted(shop, client_for):
+def test_a_scan_reads_only_the_newest_lines_however_much_was_counted(shop, client_for, monkeypatch):
     """The lines block shows the newest 40 lines, the lots waiting for their quantity and the totals: a scan must
     not read every line of the count, or each scan costs more the more has been counted."""
     count = start(shop)
@@ -372,25 +372,51 @@ def test_a_scan_reads_only_the_newest_lines_however_much_was_counted(shop, clien
     for _ in range(45):
         line(shop, count, "MELEE", pieces=1, weight=D("0.010"))
     read = []
-
-    def loaded(target, *_):
-        read.append(target)
-
-    for name in ("load", "refresh"):
-        event.listen(CountLine, name, loaded)
-    try:
-        answer = client_for(shop["val"]).post(
-            f"/counts/{count.id}/lines", data={"code": "R1", "event_id": new_event_id()}, headers=HX
-        )
-    finally:
-        for name in ("load", "refresh"):
-            event.remove(CountLine, name, loaded)
+    monkeypatch.setattr(counts, "_sheet_line", lambda row, make=counts._sheet_line: read.append(row.id) or make(row))
+    answer = client_for(shop["val"]).post(
+        f"/counts/{count.id}/lines", data={"code": "R1", "event_id": new_event_id()}, headers=HX
+    )
     assert answer.status_code == 200 and "Counted item R1" in answer.text
-    assert len({line.id for line in read}) == 41  # the newest 40 and the one waiting (the new line is among the 40)
+    assert len(set(read)) == 41  # the newest 40 before the scan and the one waiting; the new line is added to them
     assert "1 item · 46 pcs · 47 lines" in answer.text and "and 7 earlier lines." in answer.text
     assert f"/lines/{waiting.event_id}/quantity" in answer.text  # older than the newest 40, still offered
     assert 'Pieces <span class="muted">without a tag' in answer.text
     assert answer.text.count('class="count-line ') == 40
+
+
+def scan_statements(client, count, code: str, **data) -> tuple[list[str], str]:
+    """The SQL statements one scan through the page makes, and the lines block it answers with."""
+    url, sent = f"/counts/{count.id}/lines", []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        answer = client.post(url, data={"code": code, "event_id": new_event_id(), **data}, headers=HX)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert answer.status_code == 200, answer.text
+    return sent, answer.text
+
+
+def test_a_scan_costs_a_few_statements_however_much_was_counted(shop, client_for):
+    """A scan reads the count (locked) once, the tag, and the lines block with its totals in one statement, and
+    writes the event and the line: the same six statements (at most) for the first scan, a repeat, a lot waiting
+    for its quantity, and a scan into a count of hundreds of lines."""
+    count = start(shop)
+    client = client_for(shop["val"])
+    first, text = scan_statements(client, count, "R1")
+    assert "Counted item R1" in text and "1 item · 1 pcs · 1 line" in text
+    assert len(first) <= 6 and first.count("INSERT INTO events") == first.count("INSERT INTO count_lines") == 1
+    for _ in range(120):
+        line(shop, count, "MELEE", pieces=1, weight=D("0.010"))
+    for code, said in (("R2", "Counted item R2"), ("R1", "was already counted by Vault val in Vault"),
+                       ("RINGS", "Lot RINGS: enter its pieces below.")):  # fmt: skip
+        later, text = scan_statements(client, count, code)
+        assert said in text and later == first, code
+    assert "2 items · 122 pcs · 124 lines" in text and "and 84 earlier lines." in text
+    assert 'Pieces <span class="muted">without a tag' in text and "autofocus" in text
 
 
 @pytest.mark.parametrize(

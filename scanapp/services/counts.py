@@ -12,10 +12,12 @@ counted places since the count started, and flags a lot that moved between two o
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import joinedload
 
 from scanapp.extensions import db
@@ -43,6 +45,7 @@ MAX_WEIGHT = Decimal(1_000_000)
 APPROVER_ROLES = ("manager", "admin")
 UNFINISHED = ("open", "review")
 STATUS_WORDS = {"open": "open", "review": "in review", "approved": "approved", "cancelled": "cancelled"}
+SHOWN = 40  # lines the counting page shows, newest first
 
 
 # ---------------------------------------------------------------- starting and counting
@@ -82,14 +85,22 @@ def start_count(store: Store, location: Location | None, *, blind: bool, event_i
 
 @dataclass(frozen=True)
 class Added:
-    """The line a scan or entry made, and what to tell the person who counted."""
+    """The line a scan or entry made, what to tell the person who counted, and the lines block with it."""
 
-    line: CountLine
+    line_id: int
     message: str
+    tone: str  # ok, or warn for a repeat and for a lot waiting for its quantity
+    sheet: "Sheet"
 
     @property
-    def tone(self) -> str:
-        return "warn" if self.line.repeated or self.line.pieces is None else "ok"
+    def line(self) -> CountLine:
+        return db.session.get(CountLine, self.line_id)
+
+    @property
+    def focus(self) -> int | None:
+        """The line whose quantity is to be entered next, if it is this one."""
+        waiting = self.sheet.waiting
+        return self.line_id if waiting and waiting[0].id == self.line_id else None
 
 
 def add_line(
@@ -107,44 +118,71 @@ def add_line(
     """Count one scanned tag (`code`) or one entry of untagged pieces (`lot_number`) at `location` (the count's own
     place when it has one). An item counts as one piece; an item already counted in this count is kept as a flagged
     repeat and not counted twice. A lot takes `pieces` and `weight`, or waits for them when none are given. The
-    event id is the phone's, so a queued scan sent twice is counted once. Flushes."""
+    event id is the phone's, so a queued scan sent twice is counted once (a replay fails on the event's key, which
+    `commit_once` answers). Flushes.
+
+    A scan is the hot path of a count, so it reads once: the lines block as it stands (under the count's lock,
+    with the line that counted the item first, if any), then it writes the event and the line, and completes the
+    block with the new line here (`Added.sheet`)."""
     access.require(by, "count")
     access.require_store(by, count.store_id)
-    event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}")
+    event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}", check=False)
     count = _locked_open(count)
     place = _counting_place(count, location)
     lot, item = _what(count, code, lot_number, by, hosts)
-    first = _counted_line_of(count, item) if item is not None else None
     if item is not None:
         quantity = (1, item.weight if lot.weight_unit else ZERO)
     elif pieces is not None or weight is not None:
         quantity = _quantity(lot, pieces, weight)
     else:
         quantity = (None, None)
-    line = CountLine(
-        count=count,
+    before = _read_sheet(count, item=item, waiting_lot=lot if quantity[0] is None else None)
+    first = before.first
+    repeated, pieces, weight = first is not None, quantity[0], quantity[1]
+    # In Core, as every scan makes one: the INSERT reads the ledger mark itself.
+    line_id = db.session.execute(
+        insert(CountLine.__table__).values(
+            count_id=count.id,
+            event_id=event.id,
+            location_id=place.id,
+            lot_id=lot.id,
+            item_id=item.id if item is not None else None,
+            pieces=pieces,
+            weight=weight,
+            repeated=repeated,
+            entered=not code,
+            ledger_mark=_LEDGER_MARK,
+            counted_by_id=by.id,
+            counted_at=event.created_at,
+        )
+    ).inserted_primary_key[0]
+    new = SheetLine(
+        id=line_id,
         event_id=event.id,
-        location=place,
-        lot=lot,
-        item=item,
-        pieces=quantity[0],
-        weight=quantity[1],
-        repeated=first is not None,
-        entered=not code,
-        ledger_mark=_ledger_mark(),
-        counted_by=by,
+        item_id=item.id if item is not None else None,
+        serial=item.serial if item is not None else None,
+        item_description=item.description if item is not None else None,
+        lot_number=lot.number,
+        lot_description=lot.description,
+        unit=lot.weight_unit,
+        place=place.name,
+        counter=by.name,
         counted_at=event.created_at,
+        pieces=pieces,
+        weight=weight,
+        repeated=repeated,
+        entered=not code,
+        tagged=before.lot_tagged,
     )
-    db.session.add(line)
-    db.session.flush()
+    sheet = before.sheet.adding(new)
     if first is not None:
-        return Added(line, f"Item {item.serial} was already counted by {first.counted_by.name} in "
-                     f"{first.location.name}: not counted twice.")  # fmt: skip
+        message = f"Item {item.serial} was already counted by {first.counter} in {first.place}: not counted twice."
+        return Added(line_id, message, "warn", sheet)
     if item is not None:
-        return Added(line, f"Counted item {item.serial} · {item.description or lot.description}.")
-    if line.pieces is None:
-        return Added(line, f"Lot {lot.number}: enter its {_what_to_enter(lot)} below.")
-    return Added(line, f"Counted lot {lot.number}: {quantity_text(lot, line.pieces, line.weight)}.")
+        return Added(line_id, f"Counted item {item.serial} · {item.description or lot.description}.", "ok", sheet)
+    if pieces is None:
+        return Added(line_id, f"Lot {lot.number}: enter its {_what_to_enter(lot)} below.", "warn", sheet)
+    return Added(line_id, f"Counted lot {lot.number}: {quantity_text(lot, pieces, weight)}.", "ok", sheet)
 
 
 def set_quantity(
@@ -488,48 +526,196 @@ def _adjust_lot(event, row: Row, loss: Location, reference: str) -> list[Movemen
 # ---------------------------------------------------------------- what the pages show
 
 
-@dataclass
-class Sheet:
-    """The counting page: lines newest first (the latest `shown`), totals, lots waiting for their quantity,
-    what to recount this round, and (open counts only) the live review."""
+@dataclass(frozen=True, slots=True)
+class SheetLine:
+    """One line as the counting page shows it: plain values, read with the rest of the lines block in one query."""
 
-    count: Count
-    lines: list[CountLine]
+    id: int
+    event_id: str
+    item_id: int | None
+    serial: str | None
+    item_description: str | None
+    lot_number: str
+    lot_description: str
+    unit: str | None  # the lot's weight unit, when it is weighed
+    place: str
+    counter: str
+    counted_at: datetime
+    pieces: int | None
+    weight: Decimal | None
+    repeated: bool
+    entered: bool
+    tagged: bool  # waiting for its quantity, of a lot that has items tracked on their own
+
+    @property
+    def code(self) -> str:
+        """The item's serial, or the lot's number."""
+        return self.serial if self.item_id is not None else self.lot_number
+
+    @property
+    def description(self) -> str:
+        return (self.item_description or self.lot_description) if self.item_id is not None else self.lot_description
+
+    @property
+    def time(self) -> str:
+        return self.counted_at.strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The counting page's lines block: the count's state as plain values, lines newest first (the latest
+    `shown`), totals, lots waiting for their quantity, and (counts that are not blind) the live review."""
+
+    count_id: int
+    open: bool
+    whole_store: bool  # a count of every place of the store: lines name their place
+    blind: bool
+    lines: list[SheetLine]
     total_lines: int
     items: int
     pieces: int
-    waiting: list[CountLine]
-    tagged_lots: set[int]  # the lots among the waiting lines that have items tracked on their own
-    recounts: list[CountRecount]
-    live: Review | None
+    waiting: list[SheetLine]
+    shown: int = SHOWN
+    live: Review | None = None
+
+    def adding(self, line: SheetLine) -> "Sheet":
+        """The sheet with a line just added (the newest)."""
+        counted = not line.repeated
+        return replace(
+            self,
+            lines=[line, *self.lines][: self.shown],
+            total_lines=self.total_lines + 1,
+            items=self.items + (1 if counted and line.item_id is not None else 0),
+            pieces=self.pieces + ((line.pieces or 0) if counted else 0),
+            waiting=[line, *self.waiting] if line.pieces is None else self.waiting,
+        )
 
 
-def sheet(count: Count, *, shown: int = 40) -> Sheet:
-    """What the counting page shows. The totals are summed by the database and only the newest `shown` lines and
-    those waiting for a quantity are read, so a scan costs the same however much has been counted. The live review
-    (expected quantities) only when the count is not blind."""
-    standing = (CountLine.count_id == count.id, CountLine.superseded_at.is_(None))
-    counted = CountLine.repeated.is_(False)
-    total_lines, items, pieces = db.session.execute(
+def sheet(count: Count, *, shown: int = SHOWN) -> Sheet:
+    """What the counting page shows, in one query: the totals summed by the database and only the newest `shown`
+    lines and those waiting for a quantity, so a scan costs the same however much has been counted. The live
+    review (expected quantities) only when the count is not blind."""
+    read = _read_sheet(count, shown=shown)
+    return read.sheet if count.blind else replace(read.sheet, live=review(count))
+
+
+def recounts(count: Count) -> list[CountRecount]:
+    """What to count again in this round of the count (none before the first recount)."""
+    return [r for r in count.recounts if r.round == count.round] if count.round > 1 else []
+
+
+@dataclass(frozen=True)
+class _Read:
+    sheet: Sheet
+    first: SheetLine | None  # the standing line that counted the item asked about, if any
+    lot_tagged: bool  # whether the lot asked about has items tracked on their own
+
+
+def _read_sheet(count: Count, *, shown: int = SHOWN, item: Item | None = None, waiting_lot: Lot | None = None):
+    """The lines block of `count` in one statement (_sheet_statement), with the line that counted `item`, if any,
+    and whether `waiting_lot` has items of its own. Reads only."""
+    params = {
+        "count_id": count.id,
+        "item_id": item.id if item is not None else None,
+        "lot_id": waiting_lot.id if waiting_lot is not None else None,
+    }
+    rows = db.session.execute(_sheet_statement(shown), params).all()
+    lines = [(row.recent, _sheet_line(row)) for row in rows if row.id is not None]
+    first = next(
+        (line for _, line in lines if item is not None and line.item_id == item.id and not line.repeated), None
+    )
+    top = rows[0]
+    return _Read(
+        sheet=Sheet(
+            count_id=count.id,
+            open=count.status == "open",
+            whole_store=count.location_id is None,
+            blind=count.blind,
+            lines=[line for recent_, line in lines if recent_],
+            total_lines=top.total_lines,
+            items=top.items,
+            pieces=top.total_pieces,
+            waiting=[line for _, line in lines if line.pieces is None],
+            shown=shown,
+        ),
+        first=first,
+        lot_tagged=bool(top.lot_tagged),
+    )
+
+
+@cache
+def _sheet_statement(shown: int) -> Select:
+    """The count's totals (one row), joined to the lines the page shows (the newest `shown` and those waiting for
+    a quantity) and to the standing line of item :item_id, with what they show. Built once, in Core, as it runs
+    on every scan."""
+    lines, items, lots = CountLine.__table__.c, Item.__table__.c, Lot.__table__.c
+    places, users = Location.__table__.c, User.__table__.c
+    standing = and_(lines.count_id == bindparam("count_id"), lines.superseded_at.is_(None))
+    counted = lines.repeated.is_(False)
+    tracked = Item.__table__.alias("tracked")
+    head = (
         select(
-            func.count(CountLine.id),
-            func.coalesce(func.sum(case((and_(counted, CountLine.item_id.is_not(None)), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((counted, CountLine.pieces), else_=0)), 0),
-        ).where(*standing)
-    ).one()
-    shows = (joinedload(CountLine.lot), joinedload(CountLine.location), joinedload(CountLine.counted_by))
-    newest = select(CountLine).where(*standing).options(*shows).order_by(CountLine.id.desc())
-    waiting = list(db.session.scalars(newest.where(CountLine.pieces.is_(None))))
-    return Sheet(
-        count=count,
-        lines=list(db.session.scalars(newest.options(joinedload(CountLine.item)).limit(shown))),
-        total_lines=total_lines,
-        items=items,
-        pieces=pieces,
-        waiting=waiting,
-        tagged_lots=_lots_with_items({line.lot_id for line in waiting}),
-        recounts=[r for r in count.recounts if r.round == count.round],
-        live=None if count.blind else review(count),
+            func.count(lines.id).label("total_lines"),
+            func.coalesce(func.sum(case((and_(counted, lines.item_id.is_not(None)), 1), else_=0)), 0).label("items"),
+            func.coalesce(func.sum(case((counted, lines.pieces), else_=0)), 0).label("total_pieces"),
+            select(tracked.c.id).where(tracked.c.lot_id == bindparam("lot_id")).exists().label("lot_tagged"),
+        )
+        .where(standing)
+        .subquery("head")
+    )
+    oldest_shown = select(lines.id).where(standing).order_by(lines.id.desc()).offset(shown - 1).limit(1)
+    recent = lines.id >= func.coalesce(oldest_shown.scalar_subquery(), 0)
+    wanted = or_(recent, lines.pieces.is_(None), and_(lines.item_id == bindparam("item_id"), counted))
+    has_items = select(tracked.c.id).where(tracked.c.lot_id == lines.lot_id).exists()
+    return (
+        select(
+            head,
+            recent.label("recent"),
+            lines.id,
+            lines.event_id,
+            lines.item_id,
+            items.serial,
+            items.description.label("item_description"),
+            lots.number.label("lot_number"),
+            lots.description.label("lot_description"),
+            lots.weight_unit.label("unit"),
+            places.name.label("place"),
+            users.name.label("counter"),
+            lines.counted_at,
+            lines.pieces,
+            lines.weight,
+            lines.repeated,
+            lines.entered,
+            case((lines.pieces.is_(None), has_items), else_=False).label("tagged"),
+        )
+        .select_from(head)
+        .outerjoin(CountLine.__table__, and_(standing, wanted))
+        .outerjoin(Lot.__table__, lots.id == lines.lot_id)
+        .outerjoin(Item.__table__, items.id == lines.item_id)
+        .outerjoin(Location.__table__, places.id == lines.location_id)
+        .outerjoin(User.__table__, users.id == lines.counted_by_id)
+        .order_by(lines.id.desc())
+    )
+
+
+def _sheet_line(row) -> SheetLine:
+    return SheetLine(
+        id=row.id,
+        event_id=row.event_id,
+        item_id=row.item_id,
+        serial=row.serial,
+        item_description=row.item_description,
+        lot_number=row.lot_number,
+        lot_description=row.lot_description,
+        unit=row.unit,
+        place=row.place,
+        counter=row.counter,
+        counted_at=row.counted_at,
+        pieces=row.pieces,
+        weight=row.weight,
+        repeated=bool(row.repeated),  # SQLite answers 0 and 1
+        entered=bool(row.entered),
+        tagged=bool(row.tagged),
     )
 
 
@@ -595,17 +781,37 @@ def line_by_event(count: Count, event_id: str) -> CountLine | None:
 # ---------------------------------------------------------------- helpers
 
 
+# The last movement id: the ledger as it stands now.
+_LEDGER_MARK = select(func.coalesce(func.max(Movement.id), 0)).scalar_subquery()
+
+
 def _ledger_mark() -> int:
-    """The last movement id: the ledger as it stands now."""
-    return db.session.scalar(select(func.coalesce(func.max(Movement.id), 0)))
+    return db.session.scalar(select(_LEDGER_MARK))
+
+
+def lock(count_id: int) -> Count | None:
+    """The count and its place, read afresh with the count's row locked until commit (PostgreSQL; SQLite has one
+    writer anyway): scans, closing and approval of one count happen one after the other."""
+    count = db.session.scalar(
+        select(Count)
+        .where(Count.id == count_id)
+        .options(joinedload(Count.location))
+        .with_for_update(of=Count)
+        .execution_options(populate_existing=True)
+    )
+    if count is not None:
+        db.session.info[_LOCKED] = (db.session().get_transaction(), count.id)
+    return count
 
 
 def _locked(count: Count) -> Count:
-    """The count again, its row locked until commit (PostgreSQL; SQLite has one writer anyway): scans, closing
-    and approval of one count happen one after the other."""
-    return db.session.scalar(
-        select(Count).where(Count.id == count.id).with_for_update().execution_options(populate_existing=True)
-    )
+    """The count, locked: read again unless this transaction has locked it already."""
+    if db.session.info.get(_LOCKED) == (db.session().get_transaction(), count.id):
+        return count
+    return lock(count.id)
+
+
+_LOCKED = "scanapp.counts.locked"  # in Session.info: (the transaction, the count it locked)
 
 
 def _locked_open(count: Count) -> Count:
@@ -660,18 +866,6 @@ def _what(count: Count, code: str, lot_number: str, by: User, hosts: set[str]) -
             raise DomainError(f"{found.code} is the tag of {found.location.name}: choose it as the place you count.")
         raise DomainError(f"{found.code} is the tag of {found.location.name}, not of a lot or an item.")
     raise DomainError(f"{found.code} is not the tag of a lot or an item.")
-
-
-def _counted_line_of(count: Count, item: Item) -> CountLine | None:
-    """The line that counted `item` in this count already, if any."""
-    return db.session.scalar(
-        select(CountLine).where(
-            CountLine.count_id == count.id,
-            CountLine.item_id == item.id,
-            CountLine.superseded_at.is_(None),
-            CountLine.repeated.is_(False),
-        )
-    )
 
 
 def _line(count: Count, line_event_id: str) -> CountLine:
@@ -741,13 +935,6 @@ def _lines(count: Count) -> list[CountLine]:
             .order_by(CountLine.id)
         )
     )
-
-
-def _lots_with_items(lot_ids: set[int]) -> set[int]:
-    """Those of `lot_ids` that have items tracked on their own."""
-    if not lot_ids:
-        return set()
-    return set(db.session.scalars(select(Item.lot_id).where(Item.lot_id.in_(lot_ids)).distinct()))
 
 
 def _movements_since(count: Count, scope: dict[int, Location]) -> list[Movement]:

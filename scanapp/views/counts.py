@@ -4,7 +4,7 @@ worker that keeps the counting page working without signal."""
 from functools import partial
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from scanapp.extensions import db
@@ -84,7 +84,7 @@ def detail(id: int):
 @requires("count")
 def add_line(id: int):
     """One scan or entry, sent at once or later from the phone's queue: answered with the lines block."""
-    count, form = _count(id), LineForm()
+    count, form = _count(id, lock=True), LineForm()
     if not form.validate_on_submit():
         return _answer(count, _form_error(form), status=422)
     location = _place(count.store, form.location_id.data)
@@ -106,7 +106,9 @@ def add_line(id: int):
         return _answer(count, str(error), status=422)
     if earlier is not None:
         return _answer(count, "Already recorded: that scan was sent twice and counted once.")
-    return _answer(count, added.message, tone=added.tone, focus=added.line.id if added.line.pieces is None else None)
+    # The scan's own sheet, as it stands with the line (the live review of a count that is not blind is read now).
+    sheet = added.sheet if added.sheet.blind else counts.sheet(count)
+    return _answer(count, added.message, tone=added.tone, focus=added.focus, sheet=sheet)
 
 
 @bp.post("/counts/<int:id>/lines/<line>/quantity")
@@ -171,8 +173,12 @@ def cancel(id: int):
 # ---------------------------------------------------------------- helpers
 
 
-def _count(id: int) -> Count:
-    count = db.get_or_404(Count, id)
+def _count(id: int, *, lock: bool = False) -> Count:
+    """The count by id, 404 unless it is of one of the user's stores; `lock`: its row locked for this request's
+    change (counts.lock), read once with its place."""
+    count = counts.lock(id) if lock else db.session.get(Count, id)
+    if count is None:
+        abort(404)
     check_store(count.store_id)
     return count
 
@@ -204,6 +210,7 @@ def _page(count: Count, **extra) -> dict:
     if count.status == "open":
         context["sheet"] = counts.sheet(count)
         context["places"] = counts.places(count)
+        context["recounts"] = counts.recounts(count)
     elif count.status == "review" and counts.may_see_expected(count, current_user):
         context["review"] = counts.review(count)
         context["refusal"] = counts.approval_refusal(count, current_user)
@@ -212,14 +219,14 @@ def _page(count: Count, **extra) -> dict:
     return context | extra
 
 
-def _answer(count: Count, message: str, *, tone: str = "ok", status: int = 200, focus: int | None = None):
-    """The lines block with what happened to the scan; a plain form post gets the page again."""
+def _answer(count: Count, message: str, *, tone: str = "ok", status: int = 200, focus: int | None = None, sheet=None):
+    """The lines block with what happened to the scan; a plain form post gets the page again. `sheet`: the block
+    as the change left it, when the change made it (else it is read)."""
     if not wants_fragment():
         flash(message, "error" if status >= 400 else "success")
         return redirect(url_for("counts.detail", id=count.id), 303)
     answer = {"text": message, "tone": "bad" if status >= 400 else tone}
-    sheet = counts.sheet(count)
-    context = {"count": count, "sheet": sheet, "answer": answer, "focus": focus}
+    context = {"sheet": sheet or counts.sheet(count), "answer": answer, "focus": focus}
     return render("counts/detail.html", "lines", status=status, **context)
 
 
