@@ -2,6 +2,7 @@
 response is checked against the schema the OpenAPI document names for it)."""
 
 import hashlib
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -317,6 +318,30 @@ def test_a_move_is_answered_without_reading_it_again_after_its_commit(app, shop,
         event.remove(db.engine, "commit", committed)
     assert response.status_code == 201 and response.get_json()["movements"][0]["item"] == "R-1"
     assert sent[-1] == "COMMIT"  # nothing read after it
+
+
+def test_an_item_move_costs_eight_statements(app, shop, call):
+    """The token with its user (one query), every tag the body names with what it is on (one query), the event's
+    key (read, then written), the two balances, the item's place and the movement: nothing read twice, no place,
+    item or lot read on its own."""
+    call("GET", "/tags/A-SC1")  # the token's first use is recorded (at most once a minute): not part of a move
+    sent = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):
+        verb = text.split(None, 1)[0].upper()
+        table = re.search(r"(?:FROM|INTO|UPDATE)\s+(\w+)", text).group(1)
+        sent.append(f"{verb} {table}")
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        response = call("POST", "/moves", json={"to": "A-SC1", "lines": [{"item": "R-1"}]}, headers=key())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert response.status_code == 201 and response.get_json()["movements"][0]["to"]["code"] == "SC1"
+    assert sent[:4] == ["SELECT api_tokens", "SELECT tags", "SELECT events", "INSERT events"]
+    # The two balances in the order of their places' ids (see ledger.post), then the item and the movement.
+    assert sorted(sent[4:6]) == ["INSERT balances", "UPDATE balances"]
+    assert sent[6:] == ["UPDATE items", "INSERT movements"]
 
 
 def test_event_id_in_the_body_works_as_the_key(shop, call):

@@ -11,11 +11,12 @@ from functools import partial, wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from scanapp.api import openapi
 from scanapp.extensions import csrf, db, login_manager
-from scanapp.models import Balance, Item, Location, Lot, Movement
+from scanapp.models import Balance, Item, Location, Lot, Movement, Tag
 from scanapp.services import DomainError, Forbidden, access, api_tokens, ledger, sales, tags
 from scanapp.services.events import parse_event_id
 from scanapp.services.movements import MoveLine, move_stock
@@ -156,7 +157,7 @@ def tag(code: str):
         code = tags.normalise(code)
     except DomainError as exc:
         raise ApiError(400, exc.message, "code") from None
-    found = tags.find(code)
+    found = _tags(code).get(code)
     target = found.target if found is not None else None
     # Only lots, items and places are answered here; a job's or a count's tag is no more found than a wrong code.
     if not isinstance(target, (Lot, Item, Location)) or not _visible(target):
@@ -202,6 +203,7 @@ def requires(action: str):
 @requires("move")
 def moves():
     body = _body("MoveRequest")
+    _tags(*_codes(body))
     dest = _location(body["to"], "to")
     lines = [_line(line, f"lines/{n}") for n, line in enumerate(body["lines"])]
     return _apply("move", move_stock, dest, lines, by=g.api_user, store=g.api_store, note=body.get("note", ""))
@@ -211,6 +213,7 @@ def moves():
 @requires("sell")
 def sale():
     body = _body("SaleRequest")
+    _tags(*_codes(body))
     lines = [_line(line, f"lines/{n}") for n, line in enumerate(body["lines"])]
     prices = [Decimal(line["price"]) for line in body["lines"]]
     return _apply("sell", sales.sell, lines, price=prices, receipt=body["receipt"], by=g.api_user, store=g.api_store)
@@ -220,6 +223,7 @@ def sale():
 @requires("return")
 def sale_return():
     body = _body("ReturnRequest")
+    _tags(*_codes(body))
     sold = _item(body["item"], "item") if "item" in body else _lot(body["lot"], "lot")
     refund = Decimal(body["refund"]) if "refund" in body else None
     return _apply(
@@ -293,11 +297,46 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _target(code: str, field: str, kind: type):
-    found = tags.find(tags.normalise(code))
+    found = _tags(code).get(tags.normalise(code))
     target = found.target if found is not None else None
     if not isinstance(target, kind) or not _visible(target):
         raise ApiError(404, f"No {kind.__name__.lower()} {code.upper()} in this store.", field)
     return target
+
+
+def _tags(*codes: str) -> dict[str, Tag]:
+    """The request's tags by code: those of `codes` not read yet are read in one query, with what they are on (a
+    place; a lot; an item with its lot and place), which is all that checking and moving them reads. A code that
+    is not valid is left out here (its line refuses it) and one that names no tag is missing."""
+    known = g.setdefault("api_tags", {})
+    wanted = {code for code in map(_normalised, codes) if code and code not in known}
+    if wanted:
+        known.update(dict.fromkeys(wanted))
+        found = db.session.scalars(TAGS_WITH_TARGETS.where(Tag.code.in_(sorted(wanted))))
+        known.update((tag.code, tag) for tag in found)
+    return known
+
+
+# Built once: making the loader options costs more than running the cached query's setup.
+TAGS_WITH_TARGETS = select(Tag).options(
+    joinedload(Tag.location),
+    joinedload(Tag.lot),
+    joinedload(Tag.item).options(joinedload(Item.lot), joinedload(Item.location)),
+)
+
+
+def _normalised(code: str) -> str | None:
+    try:
+        return tags.normalise(code)
+    except DomainError:
+        return None
+
+
+def _codes(body: dict) -> list[str]:
+    """Every tag code a write's body names: its `to`, `item`, `lot`, and each line's `item`, `lot` and `from`."""
+    return [
+        part[key] for part in (body, *body.get("lines", ())) for key in ("to", "item", "lot", "from") if key in part
+    ]
 
 
 def _location(code: str, field: str) -> Location:

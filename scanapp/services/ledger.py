@@ -199,14 +199,17 @@ def _apply(lot: Lot, location: Location, pieces: int, weight: Decimal) -> None:
     if not guarded:
         _add_to_balance(lot.id, location.id, pieces, weight)
         return
+    table = Balance.__table__
     stmt = (
-        update(Balance)
-        .where(Balance.lot_id == lot.id, Balance.location_id == location.id)
-        .where(Balance.pieces >= -pieces, Balance.weight >= -weight)
-        .values(pieces=Balance.pieces + pieces, weight=Balance.weight + weight)
-        .execution_options(synchronize_session="fetch")
+        update(table)
+        .where(table.c.lot_id == lot.id, table.c.location_id == location.id)
+        .where(table.c.pieces >= -pieces, table.c.weight >= -weight)
+        .values(pieces=table.c.pieces + pieces, weight=table.c.weight + weight)
+        .returning(table.c.id)
     )
-    if db.session.execute(stmt).rowcount != 1:
+    if (balance_id := db.session.execute(stmt).scalar()) is not None:
+        _expire_loaded(balance_id)
+    else:
         have_pieces, have_weight = balance_at(lot, location)
         unit = f" {lot.weight_unit}" if lot.weight_unit else ""
         have = f"{have_pieces} pcs" + (f", {have_weight}{unit}" if lot.weight_unit else "")
@@ -217,12 +220,18 @@ def _add_to_balance(lot_id: int, location_id: int, pieces: int, weight: Decimal)
     """Add pieces and weight to the (lot, location) balance, creating the row if it is missing, in one statement
     that is safe under concurrent inserts. A Balance already loaded in the session is expired, as the UPDATE's
     synchronize_session does, so that it is read again with the new quantities."""
-    stmt = _insert()(Balance).values(lot_id=lot_id, location_id=location_id, pieces=pieces, weight=weight)
+    table = Balance.__table__
+    stmt = _insert()(table).values(lot_id=lot_id, location_id=location_id, pieces=pieces, weight=weight)
     stmt = stmt.on_conflict_do_update(
         index_elements=["lot_id", "location_id"],
-        set_={"pieces": Balance.pieces + stmt.excluded.pieces, "weight": Balance.weight + stmt.excluded.weight},
-    ).returning(Balance.id)
-    balance_id = db.session.execute(stmt).scalar_one()
+        set_={"pieces": table.c.pieces + stmt.excluded.pieces, "weight": table.c.weight + stmt.excluded.weight},
+    ).returning(table.c.id)
+    _expire_loaded(db.session.execute(stmt).scalar_one())
+
+
+def _expire_loaded(balance_id: int) -> None:
+    """Expire the quantities of the Balance `balance_id` if the session holds it, so that it is read again: the
+    statements above are Core ones, which leave loaded objects as they were (and cost less than the ORM's)."""
     loaded = db.session.identity_map.get(identity_key(Balance, balance_id))
     if loaded is not None:
         db.session.expire(loaded, ["pieces", "weight"])
@@ -243,12 +252,8 @@ def _put_item(item: Item, source: Location, dest: Location) -> None:
     """Move the item's place from `source` to `dest` with a guarded UPDATE (`... WHERE location_id = :source`):
     the item was read before this transaction could see a concurrent move or sale of it, and two phones taking
     the same item at once must not both succeed."""
-    stmt = (
-        update(Item)
-        .where(Item.id == item.id, Item.location_id == source.id)
-        .values(location_id=dest.id)
-        .execution_options(synchronize_session=False)
-    )
+    table = Item.__table__
+    stmt = update(table).where(table.c.id == item.id, table.c.location_id == source.id).values(location_id=dest.id)
     if db.session.execute(stmt).rowcount != 1:
         raise DomainError(f"Item {item.serial} is no longer in {source.label}: it was moved or sold a moment ago.")
     set_committed_value(item, "location_id", dest.id)
