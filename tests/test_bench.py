@@ -608,7 +608,7 @@ def test_take_apart_page(shop, job, client_for):
 def test_a_job_tag_opens_the_job_and_prints(shop, job, client_for):
     client = client_for(shop["associate"])
     answer = client.get(f"/t/{job.code.lower()}")
-    assert answer.status_code == 302 and answer.headers["Location"] == f"/bench/{job.id}"
+    assert answer.status_code == 303 and answer.headers["Location"] == f"/bench/{job.id}"
     looked_up = client.post("/scan", data={"code": job.code}, headers=HX)
     assert looked_up.status_code == 204 and looked_up.headers["HX-Redirect"] == f"/bench/{job.id}"
     label = client.get(f"/labels/{job.code}.png")

@@ -381,19 +381,26 @@ def test_a_foreign_url_is_refused_with_422(shop, client_for):
 
 
 @pytest.mark.parametrize(
-    ("path", "endpoint"),
+    ("path", "shows", "opens"),
     [
-        ("/t/acme-0426-fn-001", "/lots/{lot}"),
-        ("/T/ACME-0426-FN-001", "/lots/{lot}"),
-        ("/T/IT-000123", "/items/{item}"),
-        ("/t/a-safe1", "/locations/{safe}"),
+        ("/t/acme-0426-fn-001", "ACME-0426-FN-001", "/lots/{lot}"),
+        ("/T/ACME-0426-FN-001", "ACME-0426-FN-001", "/lots/{lot}"),
+        ("/T/IT-000123", "IT-000123", "/items/{item}"),
+        ("/t/a-safe1", "Main safe", "/locations/{safe}"),
     ],
 )
-def test_tag_url_redirects_to_the_things_page(shop, client_for, path, endpoint):
-    response = client_for(shop["associate"]).get(path)
+def test_tag_url_shows_the_lookup_a_scan_gives(shop, client_for, path, shows, opens):
+    """A phone's own camera opens the lookup page with the answer, as the app's scanner shows it; htmx gets the
+    answer alone."""
+    client = client_for(shop["associate"])
     ids = {"lot": shop["lot"].id, "item": shop["item"].id, "safe": shop["safe"].id}
-    assert response.status_code == 302
-    assert response.headers["Location"] == endpoint.format(**ids)
+    page = client.get(path)
+    assert page.status_code == 200 and "<html" in page.text and 'id="scanner' in page.text
+    assert shows in page.text and f'href="{opens.format(**ids)}"' in page.text
+    fragment = client.get(path, headers=HX)
+    assert fragment.status_code == 200 and "HX-Request" in fragment.headers["Vary"]
+    assert fragment.text.lstrip().startswith('<section id="scan-result" class="scan-result found"')
+    assert fragment.text == client.post("/scan", data={"code": path[3:]}, headers=HX).text
 
 
 @pytest.mark.parametrize("path", ["/t/NEW-0426-XX", "/T/ZED-0426-ST-001"])

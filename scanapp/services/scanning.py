@@ -87,16 +87,6 @@ def resolve(raw: str, *, by: User, hosts: set[str]) -> Found:
     return _find(tags.code_from_scan(raw, hosts), by)
 
 
-def locate(raw: str, *, by: User, hosts: set[str]) -> tuple[str, int]:
-    """What a scan stands for as its kind and id, by the same rules as `resolve` (and raising the same errors),
-    without loading it: all a tag's URL needs to send the phone to its page."""
-    code = tags.code_from_scan(raw, hosts)
-    row = db.session.execute(_target_query(), {"code": code, "store_ids": list(by.store_ids)}).first()
-    if row is None or not row.visible:
-        raise UnknownCode(code)
-    return row.kind, row.target_id
-
-
 def lookup(raw: str, *, by: User, hosts: set[str]) -> Lookup:
     """Resolve a scan and gather what the lookup page shows: where the pieces are, or what a place holds."""
     found = _find(tags.code_from_scan(raw, hosts), by, shown=True)
@@ -177,17 +167,6 @@ def _tag_query(shown: bool) -> Select:
         .outerjoin(Tag.location.of_type(_Place))
         .where(Tag.code == bindparam("code"))
         .options(*options)
-    )
-
-
-@cache
-def _target_query() -> Select:
-    """`locate`'s statement: the tag's kind, the id of what it is on, and `visible`."""
-    target = func.coalesce(Tag.lot_id, Tag.item_id, Tag.location_id, Tag.work_order_id, Tag.count_id)
-    return (
-        select(Tag.kind, target.label("target_id"), _visible().label("visible"))
-        .outerjoin(Item, Item.id == Tag.item_id)
-        .where(Tag.code == bindparam("code"))
     )
 
 

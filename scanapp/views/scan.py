@@ -9,25 +9,15 @@ from scanapp.views import requires
 
 bp = Blueprint("scan", __name__)
 
-DETAIL_ENDPOINTS = {
-    "lot": "lots.detail",
-    "item": "items.detail",
-    "location": "locations.detail",
-    "work_order": "bench.detail",
-    "count": "counts.detail",
-}
-
 
 @bp.get("/t/<code>")
 @bp.get("/T/<code>")
 @requires("look_up")
 def tag(code: str):
-    """What a printed tag's QR opens: the page of the lot, item or location; a page saying so when unknown."""
-    try:
-        kind, target_id = scanning.locate(code, by=current_user, hosts=set())
-    except DomainError as error:
-        return _answer(error)
-    return redirect(url_for(DETAIL_ENDPOINTS[kind], id=target_id))
+    """What a printed tag's QR opens, from the phone's own camera: the lookup page with the answer a scan gives
+    (what the tag is on, where every piece is, what to do next; a job's or a count's tag opens its page), or the
+    answer alone for htmx."""
+    return _lookup(code)
 
 
 @bp.post("/scan")
@@ -58,9 +48,9 @@ def _lookup(raw: str):
     except DomainError as error:
         return _answer(error)
     if result.found.work_order is not None:  # a job's tag opens the job page
-        return _open(url_for(DETAIL_ENDPOINTS["work_order"], id=result.found.work_order.id))
+        return _open(url_for("bench.detail", id=result.found.work_order.id))
     if result.found.count is not None:  # a count's tag opens the count page
-        return _open(url_for(DETAIL_ENDPOINTS["count"], id=result.found.count.id))
+        return _open(url_for("counts.detail", id=result.found.count.id))
     return render("main/index.html", "result", result=result)
 
 
