@@ -7,8 +7,9 @@
 2. Builds the large store, runs check_ledger(), counts the SQL queries each measured request makes (in process),
    then serves it with `gunicorn -c gunicorn.conf.py wsgi:app` (plain HTTP on a free 127.0.0.1 port, same workers)
    and measures, with wrk -t1 -c{4,16} after a warm-up: the ceiling (bench/ceiling.py under the same settings),
-   the scan lookup (/t/<code> and the page it opens; POST /scan as htmx sends it), recording a move (API), a count
-   scan and each report when those are built, and the lot page of the lot with the longest history.
+   the scan lookup (/t/<code> as a page and as an htmx fragment; POST /scan as the scanner sends it), recording a
+   move (API), a count scan and each report when those are built, and the lot page of the lot with the longest
+   history.
 3. Checks the page weight of the scan page's first load, prints the table and the budgets (PASS/FAIL) and writes
    bench/results.json.
 
@@ -195,13 +196,19 @@ class Bench:
         codes, pages = data / "codes.txt", data / "tag-paths.txt"
         codes.write_text("\n".join(code for code, _ in facts["sample"]) + "\n")
         pages.write_text("\n".join(f"/t/{code}" for code, _ in facts["sample"]) + "\n")
-        details = data / "detail-paths.txt"
-        details.write_text("\n".join(path for _, path in facts["sample"]) + "\n")
         connections = (4,) if small else CONNECTIONS
         scenarios = [
-            Scenario("lookup: /t/<code> (redirect)", "get.lua", "/", pages, 302, connections=connections),
-            Scenario("lookup: the page it opens", "get.lua", "/", details, 200, connections=connections),
-            Scenario("lookup: POST /scan fragment", "scan.lua", "/scan", codes, 200, connections=connections),
+            Scenario("lookup: /t/<code> page", "get.lua", "/", pages, 200, connections=connections),
+            Scenario(
+                "lookup: /t/<code> fragment",
+                "get.lua",
+                "/",
+                pages,
+                200,
+                headers={"HX-Request": "true"},
+                connections=connections,
+            ),
+            Scenario("lookup: POST /scan (the scanner)", "scan.lua", "/scan", codes, 200, connections=connections),
         ]
         if small:
             return scenarios
@@ -334,12 +341,6 @@ class Bench:
                 f"{r.scenario:<48} {r.size:<7} {r.connections:>3} {r.rps:>8.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}"
                 f" {share:>8} {r.cpu_ms:>7.2f} {by_cpu:>7} {r.load:>5.1f}"
             )
-        for combined in _combined_lookups(runs):
-            share = f"{combined.rps / ceiling[combined.connections]:.0%}" if combined.connections in ceiling else ""
-            print(
-                f"{combined.scenario:<48} {combined.size:<7} {combined.connections:>3} {combined.rps:>8.1f}"
-                f" {combined.p50_ms:>8.2f} {combined.p99_ms:>8.2f} {share:>8}"
-            )
         if queries := self.results.get("queries"):
             failed = {name: q["failures"] for name, q in queries.items() if q.get("failures")}
             for name, failures in failed.items():
@@ -364,45 +365,8 @@ class Bench:
         print(f"\nwrote {self.args.output}")
 
 
-def _combined_lookups(runs: list[Measured]) -> list[Measured]:
-    """The scan lookup as a page, as a phone's camera app opens a tag: the redirect of /t/<code> and then the page
-    it opens. Throughput: 1 / (1/a + 1/b) lookups a second; latency: the two added (for p99, an upper bound)."""
-    combined = []
-    for r in runs:
-        if r.scenario != "lookup: /t/<code> (redirect)":
-            continue
-        page = next(
-            (
-                p
-                for p in runs
-                if p.scenario == "lookup: the page it opens" and (p.size, p.connections) == (r.size, r.connections)
-            ),
-            None,
-        )
-        if page is None:
-            continue
-        combined.append(
-            Measured(
-                scenario="lookup, page: redirect + page (derived)",
-                connections=r.connections,
-                requests=min(r.requests, page.requests),
-                rps=round(1 / (1 / r.rps + 1 / page.rps), 1),
-                p50_ms=round(r.p50_ms + page.p50_ms, 2),
-                p90_ms=round(r.p90_ms + page.p90_ms, 2),
-                p99_ms=round(r.p99_ms + page.p99_ms, 2),
-                max_ms=round(r.max_ms + page.max_ms, 2),
-                errors=r.errors + page.errors,
-                unexpected=r.unexpected + page.unexpected,
-                size=r.size,
-                note="derived from the two runs above",
-            )
-        )
-    return combined
-
-
 def _budgets(runs: list[Measured], ceiling: dict[int, float], results: dict) -> list[dict]:
     """The issue's budgets, each PASS or FAIL with what was measured."""
-    runs = runs + _combined_lookups(runs)
     out = []
 
     def find(prefix: str, size: str = "large", connections: int = 4) -> Measured | None:
@@ -415,7 +379,8 @@ def _budgets(runs: list[Measured], ceiling: dict[int, float], results: dict) -> 
             {"budget": name, "verdict": "PASS" if ok else ("SKIP" if ok is None else "FAIL"), "measured": measured}
         )
 
-    for label, prefix in (("fragment", "lookup: POST /scan"), ("page", "lookup, page")):
+    lookups = (("page", "lookup: /t/<code> page"), ("fragment", "lookup: /t/<code> fragment"))
+    for label, prefix in (*lookups, ("scanner", "lookup: POST /scan")):
         r = find(prefix)
         if r:
             verdict(f"scan lookup ({label}) p99 < 20 ms at c=4", r.p99_ms < 20, f"p99 {r.p99_ms:.2f} ms")
@@ -662,6 +627,7 @@ def _count_queries(app, facts: dict, token: str, scenarios: list[Scenario]) -> d
             if not rows:
                 continue
             measure(f"/t/<{kind[:-1]}>", lambda rows=rows: client.get(f"/t/{rng.choice(rows)[0]}", headers=headers))
+            measure(f"/t/<{kind[:-1]}> fragment", lambda rows=rows: client.get(f"/t/{rng.choice(rows)[0]}", headers=hx))
             measure(f"{kind[:-1]} page", lambda rows=rows: client.get(rng.choice(rows)[1], headers=headers))
             measure(
                 f"POST /scan <{kind[:-1]}>",
