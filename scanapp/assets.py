@@ -9,6 +9,7 @@ names.
 """
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, current_app, request
@@ -35,9 +36,8 @@ def init_app(app: Flask) -> None:
 def static_hash(filename: str) -> str | None:
     """The first characters of the SHA-256 of a static file's content, or None when there is no such file.
     Kept per process and computed again only when the file's size or modification time changes."""
-    folder = Path(current_app.static_folder).resolve()
-    path = (folder / filename).resolve()
-    if not path.is_relative_to(folder):
+    path = _static_path(current_app.static_folder, filename)
+    if path is None:
         return None
     try:
         stat = path.stat()
@@ -49,6 +49,15 @@ def static_hash(filename: str) -> str | None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:HASH_CHARS]
     _hashes[path] = (stat.st_mtime_ns, stat.st_size, digest)
     return digest
+
+
+@lru_cache(maxsize=512)  # bounded: a request may name any file
+def _static_path(folder: str, filename: str) -> Path | None:
+    """Where `filename` is in the static folder, or None when it would lead out of it. Kept: resolving a path
+    looks at each of its folders, and a page names its stylesheet and scripts on every request."""
+    root = Path(folder).resolve()
+    path = (root / filename).resolve()
+    return path if path.is_relative_to(root) else None
 
 
 def _version_static_urls(endpoint: str, values: dict) -> None:
