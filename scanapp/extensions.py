@@ -11,6 +11,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from scanapp.sqlite import WAL_AUTOCHECKPOINT
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -33,10 +35,11 @@ htmx_ext = Htmx()  # request.htmx (its module name would clash with scanapp.htmx
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """Foreign keys on and WAL for every SQLite connection; a no-op on other databases."""
+    """Foreign keys on, WAL and its checkpoints for every SQLite connection; a no-op on other databases."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")  # see scanapp/sqlite.py
         cursor.close()

@@ -7,14 +7,16 @@ import multiprocessing
 import sqlite3
 import time
 from fcntl import LOCK_EX, LOCK_NB, LOCK_UN, flock
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from scanapp.extensions import db
 from scanapp.models import Event, Item, Movement
 from scanapp.services import ledger
-from scanapp.sqlite import QueuedWriterConnection
+from scanapp.sqlite import WAL_AUTOCHECKPOINT, Checkpointer, QueuedWriterConnection, start_checkpointer
 
 PROCESSES, MOVES = 4, 30
 
@@ -98,6 +100,53 @@ def test_the_app_queues_its_writers_on_sqlite_only(app):
     assert isinstance(dbapi, QueuedWriterConnection) == (db.engine.dialect.name == "sqlite")
     if db.engine.dialect.name == "sqlite":  # and the pragmas still apply to it
         assert db.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def _write_rows(path, rows: int, *, pause: float = 0.002) -> int:
+    """Commit `rows` rows of 4 KiB one by one, as requests would, with the app's WAL settings; the bytes written."""
+    conn = sqlite3.connect(path, factory=QueuedWriterConnection)
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+    for _ in range(rows):
+        conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 4096,))
+        conn.commit()
+        time.sleep(pause)
+    conn.close()
+    return rows * 4096
+
+
+def test_the_checkpoint_thread_copies_the_wal_back_so_that_no_commit_has_to(path):
+    """Without the thread, the WAL holds every page written until it reaches WAL_AUTOCHECKPOINT pages (40 MB) and
+    the commit that gets there checkpoints; with it, the WAL is copied back as it goes and starts over."""
+    written = _write_rows(path, 300)
+    assert Path(f"{path}-wal").stat().st_size > written  # nothing copied back: every page is still in the WAL
+
+    fresh = path.with_name("fresh.db")
+    with sqlite3.connect(fresh) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    checkpointer = Checkpointer(str(fresh), every=0.02)
+    checkpointer.start()
+    try:
+        written = _write_rows(fresh, 300)
+    finally:
+        checkpointer.stop()
+    assert checkpointer.runs > 10 and not checkpointer.is_alive()
+    assert Path(f"{fresh}-wal").stat().st_size < written / 2  # copied back and started over, again and again
+    assert sqlite3.connect(fresh).execute("SELECT count(*) FROM t").fetchone() == (300,)
+
+
+def test_a_checkpoint_thread_is_started_for_a_sqlite_file_only(path):
+    assert start_checkpointer(make_url("postgresql+psycopg://u@localhost/db")) is None
+    assert start_checkpointer(make_url("sqlite://")) is None
+    checkpointer = start_checkpointer(make_url(f"sqlite:///{path}"))
+    assert checkpointer.is_alive() and checkpointer.path == str(path)
+    checkpointer.stop()
+
+
+def test_the_app_leaves_checkpoints_to_the_thread(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("checkpoints are SQLite's")
+    assert db.session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT
 
 
 # Several processes, each moving its own items back and forth and one piece of a shared lot each time, all at once.
