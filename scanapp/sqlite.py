@@ -89,7 +89,7 @@ class QueuedWriterConnection(sqlite3.Connection):
         """Take the write lock before a statement that writes, unless it is held already."""
         if self._holding or self._lock_path is None or self.in_transaction:
             return
-        if not _writes(sql):
+        if not writes(sql):
             return
         me = threading.get_ident()
         holder = _holders.get(self._lock_path)
@@ -124,7 +124,7 @@ class QueuedWriterConnection(sqlite3.Connection):
         return self._lock_fd
 
 
-def _writes(sql: str) -> bool:
+def writes(sql: str) -> bool:
     """Whether a statement writes, by its first word."""
     first = FIRST_WORD.match(sql)
     word = first.group(1).upper() if first else ""

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from scanapp import assets
-from scanapp.extensions import db, login_manager
+from scanapp.extensions import commit_reads, db, login_manager
 from scanapp.htmx import render
 from scanapp.models import Store, User
 from scanapp.services import access, history
@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul_characters)
     app.before_request(_require_sign_in)
     app.after_request(_security_headers)
+    app.teardown_appcontext(commit_reads)  # runs before Flask-SQLAlchemy's, which closes the session
     app.context_processor(_template_globals)
     app.add_template_global(quantity)
     app.add_template_filter(when)
