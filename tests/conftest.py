@@ -5,6 +5,7 @@ The schema is built once per database and session; after each test every table i
 
 import os
 import threading
+from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import version
 
@@ -12,7 +13,8 @@ import pytest
 from flask import Flask, g
 from flask_login import FlaskLoginClient
 from flask_login.utils import _create_identifier
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from werkzeug.security import generate_password_hash
 
 from scanapp import create_app
@@ -133,3 +135,18 @@ def run_all(jobs):
     for t in threads:
         t.join()
     return outcomes
+
+
+@contextmanager
+def recorded_sql():
+    """The SQL statements run inside the block, in order, by any app's engine."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)

@@ -5,14 +5,14 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from scanapp import create_app
 from scanapp.extensions import db
 from scanapp.models import User
 from scanapp.services import users
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, recorded_sql
 
 PUBLIC = {"auth.login", "main.healthz", "static"}
 
@@ -94,18 +94,8 @@ def test_each_request_reads_the_user_with_their_stores_in_one_query(web, shop):
     not one for the user and another for the stores."""
     client = web.test_client()
     sign_in(client, "alex")
-    with web.app_context():
-        engine = db.engine
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_sql() as sent:
         assert client.get("/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     reads = [statement for statement in sent if "FROM users" in statement or "user_stores" in statement]
     assert len(reads) == 1 and "user_stores" in reads[0]
 

@@ -7,20 +7,19 @@ page, and a recorder of the SQL a request runs.
 
 import io
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 from PIL import Image
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from scanapp import create_app
 from scanapp.extensions import db
 from scanapp.models import Item, Location, Lot, Movement, Store, User
 from scanapp.services import documents, history, ledger
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, recorded_sql  # noqa: F401  (other modules take it from here too)
 
 HX = {"HX-Request": "true"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -78,21 +77,6 @@ def text_of(html: str, element_id: str) -> str:
     parser.feed(html)
     assert parser.found, f"no element #{element_id}"
     return " ".join(" ".join(parser.parts).split())
-
-
-@contextmanager
-def recorded_sql():
-    """The SQL statements run inside the block, in order."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine.__class__, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.__class__, "before_cursor_execute", record)
 
 
 @dataclass

@@ -1,15 +1,12 @@
 """What a scan costs: the SQL statements of a signed-in request's fixed part, of a lookup fragment and of a tag's
 URL; and that the cheaper paths still refuse at once a user who was deactivated or taken out of a store."""
 
-import contextlib
-
 import pytest
-from sqlalchemy import event
 
 from scanapp import create_app
 from scanapp.extensions import db
 from scanapp.services import ledger
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, recorded_sql
 
 HX = {"HX-Request": "true", "HX-Target": "scan-result"}
 
@@ -54,26 +51,9 @@ def signed_in(web, user):
     return client
 
 
-@contextlib.contextmanager
-def statements(web):
-    """The SQL statements sent inside the block."""
-    with web.app_context():
-        engine = db.engine
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_signed_in_request_reads_only_the_user_with_their_stores(web, shop):
     client = signed_in(web, shop["associate"])
-    with statements(web) as sent:
+    with recorded_sql() as sent:
         assert client.get("/_probe").text == "ok"
     assert len(sent) == 1 and "FROM users" in sent[0] and "user_stores" in sent[0]
 
@@ -89,7 +69,7 @@ def test_a_signed_in_request_reads_only_the_user_with_their_stores(web, shop):
 )
 def test_a_lookup_fragment_takes_two_to_four_statements(web, shop, code, count, shows):
     client = signed_in(web, shop["manager"])
-    with statements(web) as sent:
+    with recorded_sql() as sent:
         response = client.post("/scan", data={"code": code}, headers=HX)
     assert shows in response.text
     assert len(sent) == count, sent
@@ -98,7 +78,7 @@ def test_a_lookup_fragment_takes_two_to_four_statements(web, shop, code, count, 
 def test_a_lot_of_another_store_is_seen_without_a_statement_of_its_own(web, shop):
     """Whether a lot received elsewhere holds stock here is asked in the same statement as the tag."""
     client = signed_in(web, shop["manager"])
-    with statements(web) as sent:
+    with recorded_sql() as sent:
         response = client.post("/scan", data={"code": "ZED-0426-ST-001"}, headers=HX)
     assert response.status_code == 200 and "ZED-0426-ST-001" in response.text
     assert len(sent) == 3  # the user, the tag, the lot's balances
@@ -107,7 +87,7 @@ def test_a_lot_of_another_store_is_seen_without_a_statement_of_its_own(web, shop
 @pytest.mark.parametrize(("code", "count"), [("IT-000123", 2), ("ACME-0426-FN-001", 3), ("A-SAFE1", 4)])
 def test_a_tag_url_takes_the_statements_of_a_scan(web, shop, code, count):
     client = signed_in(web, shop["manager"])
-    with statements(web) as sent:
+    with recorded_sql() as sent:
         assert client.get(f"/t/{code}").status_code == 200
     assert len(sent) == count, sent
 

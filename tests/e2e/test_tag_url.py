@@ -1,26 +1,14 @@
 """A phone's own camera app reads a printed QR and opens the tag's URL: after sign-in, the lookup page shows what
 the tag is on, and the page's scanner is ready for the next tag."""
 
-import pytest
 from playwright.sync_api import expect
 
-from scanapp.extensions import db
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import wedge_scan as scan
+from tests.e2e.test_scanner_wedge import shop  # noqa: F401  (the same shop: a safe, a lot, an item, an associate)
 
 
-@pytest.fixture
-def shop(make):
-    store = make.store("A")
-    safe = make.location(store, "SAFE1", name="Main safe")
-    make.lot(safe, pieces=3, number="ACME-0426-FN-001")
-    make.lot(safe, pieces=5, number="ACME-0426-FN-002", serials=["IT-000123"])
-    user = make.user("associate", [store], username="alex")
-    db.session.commit()
-    return {"user": user}
-
-
-def test_a_tag_url_signs_in_then_shows_the_lookup_and_scans_on(page, live_server, shop):
+def test_a_tag_url_signs_in_then_shows_the_lookup_and_scans_on(page, live_server, shop):  # noqa: F811
     page.goto(f"{live_server}/T/ACME-0426-FN-001")  # as printed in the QR: upper case
     page.get_by_label("Username").fill(shop["user"].username)
     page.get_by_label("Password").fill(PASSWORD)
