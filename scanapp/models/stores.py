@@ -15,6 +15,21 @@ LOCATION_KINDS = PHYSICAL_KINDS + VIRTUAL_KINDS
 UNBOUNDED_KINDS = ("supplier", "customer", "production", "loss")
 
 
+class PlaceNames:
+    """What a place is called and whether it holds stock, from its `name`, `kind` and `store`: for the Location
+    model and for the plain rows of places that the read pages use (services/history.PlaceRef)."""
+
+    __slots__ = ()
+
+    @property
+    def is_physical(self) -> bool:
+        return self.kind in PHYSICAL_KINDS
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.store.code})"
+
+
 class Store(db.Model):
     __tablename__ = "stores"
 
@@ -38,7 +53,7 @@ class Store(db.Model):
         return f"<Store {self.code}>"
 
 
-class Location(db.Model):
+class Location(PlaceNames, db.Model):
     __tablename__ = "locations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,14 +70,6 @@ class Location(db.Model):
         UniqueConstraint("store_id", "code"),
         CheckConstraint(f"kind IN {LOCATION_KINDS!r}", name="kind"),
     )
-
-    @property
-    def is_physical(self) -> bool:
-        return self.kind in PHYSICAL_KINDS
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.store.code})"
 
     def __repr__(self) -> str:
         return f"<Location {self.store_id}:{self.code} {self.kind}>"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from scanapp.extensions import db
 from scanapp.models import Balance, Document, Item, Location, Lot, Movement, Store, User
-from scanapp.models.stores import PHYSICAL_KINDS
+from scanapp.models.stores import PlaceNames
 
 PAGE_SIZE = 50
 CONTENTS_SHOWN = 100  # lots, and items, that a place's page lists before "Show all"
@@ -87,7 +87,8 @@ class StoreRef(NamedTuple):
     name: str
 
 
-class PlaceRef(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class PlaceRef(PlaceNames):
     """A location as the read pages name and link it: plain values, with Location's is_physical and label."""
 
     id: int
@@ -99,14 +100,6 @@ class PlaceRef(NamedTuple):
     @property
     def store_id(self) -> int:
         return self.store.id
-
-    @property
-    def is_physical(self) -> bool:
-        return self.kind in PHYSICAL_KINDS
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.store.code})"
 
 
 class Stock(NamedTuple):
