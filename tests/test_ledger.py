@@ -11,6 +11,7 @@ from scanapp.extensions import db
 from scanapp.models import Balance, Event, Movement
 from scanapp.services import AlreadyApplied, DomainError, ledger
 from scanapp.services.events import new_event_id, start_event
+from tests.conftest import recorded_sql
 
 
 @pytest.fixture
@@ -240,3 +241,37 @@ def test_an_upsert_refreshes_a_balance_already_loaded(make, shop):
     assert shown.pieces == 4
     ledger.post(make.event(user, store), "move", lot, safe, case, 3)
     assert shown.pieces == 7
+
+
+def test_an_event_and_its_movements_are_one_insert_each_and_read_nothing_back(make, shop):
+    """The rows every write adds go in as one INSERT each, and what they are shown with (their lot, places, user,
+    event, the event's lines, what a reversal undoes) is already there: describing them reads nothing."""
+    store, safe, case, user = shop
+    lot = make.lot(safe, pieces=10, by=user)
+    db.session.commit()
+    [thing.id for thing in (store, safe, case, user, lot)]  # loaded again after the commit, before recording
+    with recorded_sql() as sent:
+        event = start_event(new_event_id(), "move", by=user, store=store)
+        first = ledger.post(event, "move", lot, safe, case, 4, note="to the window")
+        undo = ledger.reverse(event, first)
+        shown = [
+            (m.event.id, m.line, m.lot.number, m.from_location.code, m.to_location.code, m.user.username, m.note)
+            for m in event.movements
+        ]
+    inserts = [s for s in sent if s.lstrip().upper().startswith("INSERT")]
+    assert [s.split()[2] for s in inserts if "balances" not in s] == ["events", "movements", "movements"]
+    assert len(sent) == 1 + 3 + 4  # is the event id new; the three rows; two balance statements a movement
+    assert shown == [
+        (event.id, 0, lot.number, "SAFE", "SC1", user.username, "to the window"),
+        (event.id, 1, lot.number, "SC1", "SAFE", user.username, f"Undo of movement {first.id}"),
+    ]
+    assert undo.reverses is first and first.reversed_by is undo
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.scalars(select(Movement).where(Movement.event_id == event.id).order_by(Movement.line)).all()
+    assert [(m.id, m.line, m.reverses_id, m.created_at) for m in stored] == [
+        (first.id, 0, None, event.created_at),
+        (undo.id, 1, first.id, event.created_at),
+    ]
+    assert db.session.get(Event, event.id).movements == stored
+    assert ledger.check_ledger() == []

@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from scanapp.extensions import db
+from scanapp.extensions import add_inserted, db
 from scanapp.models import (
     MOVEMENT_KINDS,
     UNBOUNDED_KINDS,
@@ -59,26 +59,31 @@ def post(
         _apply(lot, location, sign * pieces, sign * weight)
     if item is not None:
         _put_item(item, source, dest)
-    movement = Movement(
-        event=event,
-        line=len(event.movements),
-        kind=kind,
-        lot=lot,
-        item=item,
-        from_location=source,
-        to_location=dest,
-        pieces=pieces,
-        weight=weight,
-        store_id=event.store_id if event.store_id is not None else dest.store_id,
-        user_id=event.user_id,
-        created_at=event.created_at,
-        reference=reference[:80],
-        note=note,
-        reverses=reverses,
-        amount=amount,
-    )
-    db.session.add(movement)
-    db.session.flush()
+    values = {
+        "event_id": event.id,
+        "line": len(event.movements),
+        "kind": kind,
+        "lot_id": lot.id,
+        "item_id": item.id if item is not None else None,
+        "from_location_id": source.id,
+        "to_location_id": dest.id,
+        "pieces": pieces,
+        "weight": weight,
+        "store_id": event.store_id if event.store_id is not None else dest.store_id,
+        "user_id": event.user_id,
+        "created_at": event.created_at,
+        "reference": reference[:80],
+        "note": note,
+        "amount": amount,
+        "reverses_id": reverses.id if reverses is not None else None,
+    }
+    movement = add_inserted(
+        Movement, values, event=event, lot=lot, item=item, from_location=source, to_location=dest, user=event.user,
+        reverses=reverses, reversed_by=None,
+    )  # fmt: skip
+    set_committed_value(event, "movements", [*event.movements, movement])
+    if reverses is not None:
+        set_committed_value(reverses, "reversed_by", movement)
     return movement
 
 
