@@ -2,17 +2,20 @@
 no drift), and downgrading to base and upgrading again works. SQLite and PostgreSQL."""
 
 import secrets
+import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from alembic import command
 from alembic.util.exc import CommandError
 from psycopg import sql
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, text
 from sqlalchemy.engine import make_url
 
 from scanapp import create_app
 from scanapp.extensions import db
+from scanapp.models import CountLine, Event, Item, Location, Lot, Store, Supplier, User
 
 
 @pytest.fixture
@@ -78,3 +81,41 @@ def test_check_reports_a_database_behind_the_migrations(alembic_config):
     command.downgrade(alembic_config, "-1")
     with pytest.raises(CommandError, match="Target database is not up to date"):
         command.check(alembic_config)
+
+
+def test_the_count_totals_are_filled_from_the_lines_of_counts_made_before(alembic_config):
+    """A count made before its totals were kept gets them from its standing lines: every line; items and pieces of
+    lines that are not repeats. The other tables are as the models have them, so their rows go in through Core."""
+    command.upgrade(alembic_config, "bb249b29fe71")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with db.engine.begin() as conn:
+        for model, rows in (
+            (Store, [{"id": 1, "code": "A", "name": "Main"}]),
+            (User, [{"id": 1, "username": "val", "name": "Val", "password_hash": "x", "role": "vault"}]),
+            (Supplier, [{"id": 1, "code": "SUP", "name": "Supplier"}]),
+            (Location, [{"id": 1, "store_id": 1, "code": "VAULT", "name": "Vault", "kind": "vault"}]),
+            (Lot, [{"id": 1, "number": "L-1", "store_id": 1, "supplier_id": 1, "category": "finished",
+                    "description": "Rings", "received_on": now.date(), "pieces_received": 9, "cost_total": 1,
+                    "created_by_id": 1}]),
+            (Item, [{"id": n, "lot_id": 1, "serial": f"R{n}", "location_id": 1} for n in (1, 2)]),
+            (Event, [{"id": str(uuid.UUID(int=n)), "action": "count_line", "user_id": 1} for n in range(1, 7)]),
+        ):  # fmt: skip
+            conn.execute(insert(model.__table__), rows)
+        conn.execute(text(
+            "INSERT INTO counts (id, store_id, location_id, status, blind, round, ledger_mark, started_by_id, "
+            "started_at) VALUES (1, 1, 1, 'open', :yes, 1, 0, 1, :now)"
+        ), {"yes": True, "now": now})  # fmt: skip
+        lines = [  # item, pieces, repeated, superseded
+            (1, 1, False, False), (1, 1, True, False), (2, 1, False, True), (None, 5, False, False),
+            (None, None, False, False), (None, 3, False, True),
+        ]  # fmt: skip
+        conn.execute(insert(CountLine.__table__), [
+            {"count_id": 1, "event_id": str(uuid.UUID(int=n)), "location_id": 1, "lot_id": 1, "item_id": item,
+             "pieces": pieces, "repeated": repeated, "counted_by_id": 1, "counted_at": now,
+             "superseded_at": now if superseded else None}
+            for n, (item, pieces, repeated, superseded) in enumerate(lines, start=1)
+        ])  # fmt: skip
+    command.upgrade(alembic_config, "head")
+    with db.engine.connect() as conn:
+        kept = conn.execute(text("SELECT standing_lines, counted_items, counted_pieces FROM counts")).one()
+    assert tuple(kept) == (4, 1, 6)  # the lines not superseded; R1 once; R1 and the 5 pieces

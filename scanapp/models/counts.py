@@ -39,6 +39,11 @@ class Count(db.Model):
     approve_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), unique=True)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What its standing lines add up to, kept by every change of a line (services/counts.py `_tally`) as the balances
+    # are by the ledger: a scan reads them here instead of summing a count that may hold tens of thousands of lines.
+    standing_lines: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    counted_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # items, not repeats
+    counted_pieces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of lines not repeats
 
     store: Mapped["Store"] = relationship()  # noqa: F821
     location: Mapped["Location | None"] = relationship()  # noqa: F821
@@ -83,7 +88,7 @@ class CountLine(db.Model):
     __tablename__ = "count_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    count_id: Mapped[int] = mapped_column(ForeignKey("counts.id"), index=True)
+    count_id: Mapped[int] = mapped_column(ForeignKey("counts.id"))
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), unique=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
@@ -118,6 +123,15 @@ class CountLine(db.Model):
             unique=True,
             sqlite_where=text("item_id IS NOT NULL AND NOT repeated AND superseded_at IS NULL"),
             postgresql_where=text("item_id IS NOT NULL AND NOT repeated AND superseded_at IS NULL"),
+        ),
+        # The newest lines of a count (the counting page shows the latest few), and its lines in order.
+        Index("ix_count_lines_count_id_id", "count_id", "id"),
+        # A count's scanned lots still waiting for their quantity: few, found without reading its other lines.
+        Index(
+            "ix_count_lines_waiting",
+            "count_id",
+            sqlite_where=text("pieces IS NULL AND superseded_at IS NULL"),
+            postgresql_where=text("pieces IS NULL AND superseded_at IS NULL"),
         ),
     )
 

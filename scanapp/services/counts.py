@@ -17,8 +17,9 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import Select, bindparam, case, func, insert, or_, select, text, union, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from scanapp.extensions import db
 from scanapp.models import (
@@ -156,6 +157,7 @@ def add_line(
             counted_at=event.created_at,
         )
     ).inserted_primary_key[0]
+    _tally(count, _share(item.id if item is not None else None, repeated, pieces))
     new = SheetLine(
         id=line_id,
         event_id=event.id,
@@ -196,7 +198,9 @@ def set_quantity(
     line = _line(count, line_event_id)
     if line.item_id is not None:
         raise DomainError("An item counts as one piece; there is nothing to enter.")
+    before = _share(line.item_id, line.repeated, line.pieces)
     line.pieces, line.weight = _quantity(line.lot, pieces, weight)
+    _tally(count, _share(line.item_id, line.repeated, line.pieces), minus=before)
     event.result = f"count:{count.id}"
     db.session.flush()
     return line
@@ -211,6 +215,7 @@ def remove_line(count: Count, line_event_id: str, *, event_id: str, by: User) ->
     line = _line(count, line_event_id)
     line.superseded_at, line.superseded_by = event.created_at, by
     line.note = (line.note + " Removed.").strip()
+    _tally(count, minus=_share(line.item_id, line.repeated, line.pieces))
     event.result = f"count:{count.id}"
     db.session.flush()
     return line
@@ -417,6 +422,8 @@ def recount(count: Count, keys: list[str], *, event_id: str, by: User) -> Count:
     count.round += 1
     for row in chosen:
         for line in row.lines:
+            if line.superseded_at is None:
+                _tally(count, minus=_share(line.item_id, line.repeated, line.pieces))
             line.superseded_at, line.superseded_by = event.created_at, by
         db.session.add(
             CountRecount(
@@ -613,64 +620,73 @@ class _Read:
 
 def _read_sheet(count: Count, *, shown: int = SHOWN, item: Item | None = None, waiting_lot: Lot | None = None):
     """The lines block of `count` in one statement (_sheet_statement), with the line that counted `item`, if any,
-    and whether `waiting_lot` has items of its own. Reads only."""
+    and whether `waiting_lot` has items of its own; its totals are the count's own (Count.standing_lines). Reads
+    only, and as much however long the count: the newest `shown` lines, those waiting, the item's line."""
     params = {
         "count_id": count.id,
         "item_id": item.id if item is not None else None,
         "lot_id": waiting_lot.id if waiting_lot is not None else None,
     }
     rows = db.session.execute(_sheet_statement(shown), params).all()
-    lines = [(row.recent, _sheet_line(row)) for row in rows if row.id is not None]
-    first = next(
-        (line for _, line in lines if item is not None and line.item_id == item.id and not line.repeated), None
-    )
-    top = rows[0]
+    lines = [_sheet_line(row) for row in rows if row.id is not None]
+    first = next((line for line in lines if item is not None and line.item_id == item.id and not line.repeated), None)
     return _Read(
         sheet=Sheet(
             count_id=count.id,
             open=count.status == "open",
             whole_store=count.location_id is None,
             blind=count.blind,
-            lines=[line for recent_, line in lines if recent_],
-            total_lines=top.total_lines,
-            items=top.items,
-            pieces=top.total_pieces,
-            waiting=[line for _, line in lines if line.pieces is None],
+            # Newest first, and every line read stands: any line not among the newest `shown` is older than all of
+            # them, so those are the first `shown`.
+            lines=lines[:shown],
+            total_lines=count.standing_lines,
+            items=count.counted_items,
+            pieces=count.counted_pieces,
+            waiting=[line for line in lines if line.pieces is None],
             shown=shown,
         ),
         first=first,
-        lot_tagged=bool(top.lot_tagged),
+        lot_tagged=bool(rows[0].lot_tagged),
     )
 
 
 @cache
 def _sheet_statement(shown: int) -> Select:
-    """The count's totals (one row), joined to the lines the page shows (the newest `shown` and those waiting for
-    a quantity) and to the standing line of item :item_id, with what they show. Built once, in Core, as it runs
-    on every scan."""
-    lines, items, lots = CountLine.__table__.c, Item.__table__.c, Lot.__table__.c
+    """One row (whether lot :lot_id has items of its own) joined to the lines the page shows, the newest `shown`
+    and those waiting for a quantity, and to the standing line of item :item_id, with what they show. Each of the
+    three is found through its own index (ix_count_lines_count_id_id, ix_count_lines_waiting,
+    uq_count_lines_count_id_item_id), never by reading the count's other lines. Built once, in Core, as it runs on
+    every scan."""
+    table = CountLine.__table__
+    lines, items, lots = table.c, Item.__table__.c, Lot.__table__.c
     places, users = Location.__table__.c, User.__table__.c
-    standing = and_(lines.count_id == bindparam("count_id"), lines.superseded_at.is_(None))
-    counted = lines.repeated.is_(False)
+    count_id = bindparam("count_id")
     tracked = Item.__table__.alias("tracked")
-    head = (
-        select(
-            func.count(lines.id).label("total_lines"),
-            func.coalesce(func.sum(case((and_(counted, lines.item_id.is_not(None)), 1), else_=0)), 0).label("items"),
-            func.coalesce(func.sum(case((counted, lines.pieces), else_=0)), 0).label("total_pieces"),
-            select(tracked.c.id).where(tracked.c.lot_id == bindparam("lot_id")).exists().label("lot_tagged"),
-        )
-        .where(standing)
-        .subquery("head")
+    head = select(
+        select(tracked.c.id).where(tracked.c.lot_id == bindparam("lot_id")).exists().label("lot_tagged")
+    ).subquery("head")
+    newest = (
+        select(lines.id)
+        .where(lines.count_id == count_id, lines.superseded_at.is_(None))
+        .order_by(lines.id.desc())
+        .limit(shown)
+        .subquery("newest")
     )
-    oldest_shown = select(lines.id).where(standing).order_by(lines.id.desc()).offset(shown - 1).limit(1)
-    recent = lines.id >= func.coalesce(oldest_shown.scalar_subquery(), 0)
-    wanted = or_(recent, lines.pieces.is_(None), and_(lines.item_id == bindparam("item_id"), counted))
+    waiting = select(lines.id).where(lines.count_id == count_id, lines.pieces.is_(None), lines.superseded_at.is_(None))
+    # The terms of uq_count_lines_count_id_item_id's WHERE as the index says them, for SQLite to see that the index
+    # answers it (SQLAlchemy would write `repeated = 0` for NOT repeated, which SQLite does not match to the index).
+    first = select(lines.id).where(
+        lines.count_id == count_id,
+        lines.item_id == bindparam("item_id"),
+        lines.item_id.is_not(None),
+        text("NOT count_lines.repeated"),
+        lines.superseded_at.is_(None),
+    )
+    wanted = union(select(newest.c.id), waiting, first)
     has_items = select(tracked.c.id).where(tracked.c.lot_id == lines.lot_id).exists()
     return (
         select(
             head,
-            recent.label("recent"),
             lines.id,
             lines.event_id,
             lines.item_id,
@@ -689,7 +705,7 @@ def _sheet_statement(shown: int) -> Select:
             case((lines.pieces.is_(None), has_items), else_=False).label("tagged"),
         )
         .select_from(head)
-        .outerjoin(CountLine.__table__, and_(standing, wanted))
+        .outerjoin(table, lines.id.in_(wanted))
         .outerjoin(Lot.__table__, lots.id == lines.lot_id)
         .outerjoin(Item.__table__, items.id == lines.item_id)
         .outerjoin(Location.__table__, places.id == lines.location_id)
@@ -783,6 +799,33 @@ def line_by_event(count: Count, event_id: str) -> CountLine | None:
 
 # The last movement id: the ledger as it stands now.
 _LEDGER_MARK = select(func.coalesce(func.max(Movement.id), 0)).scalar_subquery()
+
+
+def _share(item_id: int | None, repeated: bool, pieces: int | None) -> tuple[int, int, int]:
+    """What a standing line adds to its count's totals: a line; an item and its pieces, unless it is a repeat."""
+    return (1, 0, 0) if repeated else (1, int(item_id is not None), pieces or 0)
+
+
+def _tally(count: Count, plus: tuple[int, int, int] = (0, 0, 0), *, minus: tuple[int, int, int] = (0, 0, 0)) -> None:
+    """Change the count's totals (Count.standing_lines, counted_items, counted_pieces) by `plus` less `minus`, the
+    shares (`_share`) of a line that comes to stand and of one that stops: in the database with one UPDATE that adds
+    to what the row holds, and in `count` (which the count's lock read afresh)."""
+    change = [a - b for a, b in zip(plus, minus, strict=True)]
+    db.session.execute(_TALLY, {"count": count.id, "lines": change[0], "items": change[1], "pieces": change[2]})
+    for name, by in zip(("standing_lines", "counted_items", "counted_pieces"), change, strict=True):
+        set_committed_value(count, name, getattr(count, name) + by)
+
+
+_counts = Count.__table__.c
+_TALLY = (
+    update(Count.__table__)
+    .where(_counts.id == bindparam("count"))
+    .values(
+        standing_lines=_counts.standing_lines + bindparam("lines"),
+        counted_items=_counts.counted_items + bindparam("items"),
+        counted_pieces=_counts.counted_pieces + bindparam("pieces"),
+    )
+)
 
 
 def _ledger_mark() -> int:
