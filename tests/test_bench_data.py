@@ -4,10 +4,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from bench.build_data import Size, fill
+from bench.build_data import BENCH_USER, Size, fill
+from bench.run import _fill_count
 from scanapp.extensions import db
-from scanapp.models import PHYSICAL_KINDS, Balance, Event, Item, Location, Lot, Movement, Tag
-from scanapp.services import ledger
+from scanapp.models import PHYSICAL_KINDS, Balance, CountLine, Event, Item, Location, Lot, Movement, Tag, User
+from scanapp.services import counts, ledger
+from scanapp.services.events import new_event_id
 
 SIZE = Size(items=200, lots=20, movements=2_000)
 
@@ -63,3 +65,31 @@ def test_the_ledger_has_a_realistic_mix_and_follows_the_rules(app):
     assert sum(weights, Decimal(0)) == 0  # the supplier's balance is minus what was received
     # The lot with the long history has many more movements than an average lot.
     assert _count(Movement.lot_id == lot.id) > 2_000 / 20
+
+
+def test_the_count_scans_go_into_a_whole_store_count_already_full(app):
+    """The count scenario's count: every item of the store outside the showcase to scan has its line (as its scans
+    would have made it), the count's totals say so, and the showcase's items are still to count."""
+    fill(SIZE)
+    user = db.session.scalar(select(User).where(User.username == BENCH_USER))
+    store = user.stores[0]
+    showcase = db.session.get(Location, db.session.scalar(
+        select(Item.location_id)
+        .join(Location, Item.location_id == Location.id)
+        .where(Location.store_id == store.id, Location.kind == "showcase")
+        .group_by(Item.location_id)
+        .order_by(func.count().desc())
+    ))  # fmt: skip
+    count = counts.start_count(store, None, blind=True, event_id=new_event_id(), by=user)
+    db.session.commit()
+    made = _fill_count(count, user, showcase.id)
+
+    in_store = select(Location.id).where(Location.store_id == store.id, Location.kind.in_(PHYSICAL_KINDS))
+    elsewhere = _count(Item.location_id.in_(in_store), Item.location_id != showcase.id, Item.active, model=Item)
+    assert made == elsewhere > 0
+    db.session.expire_all()
+    assert (count.standing_lines, count.counted_items, count.counted_pieces) == (made, made, made)
+    assert _count(CountLine.count_id == count.id, CountLine.location_id == showcase.id, model=CountLine) == 0
+    to_scan = _count(Item.location_id == showcase.id, Item.active, model=Item)
+    assert to_scan > 0
+    assert [row.status for row in counts.review(count).rows if row.item is not None].count("missing") == to_scan
