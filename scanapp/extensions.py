@@ -37,15 +37,20 @@ def add_inserted(cls: type[Base], values: dict, **related: object) -> Base:
     the relationships in `related` set as if loaded (nothing is read again). For the rows every write adds, an
     event and its movements: the ORM's unit of work costs more than the INSERT itself. `values` holds every column
     (but an integer key the database numbers); each later change of the object is flushed as usual."""
-    session = db.session()
     stmt, numbered, key = _inserts_of(cls)
     if key.name in values:
-        session.execute(stmt, values)
+        db.session.execute(stmt, values)
     else:
-        values = {**values, key.name: session.execute(numbered, values).scalar_one()}
+        values = {**values, key.name: db.session.execute(numbered, values).scalar_one()}
+    return add_loaded(cls, values, **related)
+
+
+def add_loaded(cls: type[Base], values: dict, **related: object) -> Base:
+    """The row of `cls` with these `values`, just written, as a persistent object of the session (see
+    add_inserted), without reading it."""
     row = cls(**values)
     make_transient_to_detached(row)
-    session.add(row)
+    db.session.add(row)
     for name, value in related.items():
         set_committed_value(row, name, value)
     return row

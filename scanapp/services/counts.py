@@ -119,7 +119,7 @@ def add_line(
     """Count one scanned tag (`code`) or one entry of untagged pieces (`lot_number`) at `location` (the count's own
     place when it has one). An item counts as one piece; an item already counted in this count is kept as a flagged
     repeat and not counted twice. A lot takes `pieces` and `weight`, or waits for them when none are given. The
-    event id is the phone's, so a queued scan sent twice is counted once (a replay fails on the event's key, which
+    event id is the phone's, so a queued scan sent twice is counted once (its event is found already written, which
     `commit_once` answers). Flushes.
 
     A scan is the hot path of a count, so it reads once: the lines block as it stands (under the count's lock,
@@ -127,7 +127,7 @@ def add_line(
     block with the new line here (`Added.sheet`)."""
     access.require(by, "count")
     access.require_store(by, count.store_id)
-    event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}", check=False)
+    event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}")
     count = _locked_open(count)
     place = _counting_place(count, location)
     lot, item = _what(count, code, lot_number, by, hosts)

@@ -1,10 +1,13 @@
 """Events: one row per state-changing request, keyed by the client's event id (idempotency and audit)."""
 
 import uuid
+from functools import cache
 
 from flask import has_request_context, request
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
 
-from scanapp.extensions import add_inserted, db
+from scanapp.extensions import add_loaded, db
 from scanapp.models import Event, Store, User
 from scanapp.models.types import utcnow
 from scanapp.services import AlreadyApplied, DomainError
@@ -19,15 +22,13 @@ def parse_event_id(raw: str | None) -> str:
 
 
 def start_event(
-    event_id: str | None, action: str, *, by: User, store: Store | None, result: str = "", check: bool = True
+    event_id: str | None, action: str, *, by: User, store: Store | None, result: str = ""
 ) -> Event:
-    """Open the event of one request: its row is written at once. Raises AlreadyApplied when the id was used before.
-    A `result` known before the work is done goes in with the event's row, which saves an UPDATE of it afterwards.
-    `check=False` skips looking for the earlier event (a read less on a hot path): a replay then fails on the
-    event's key as it is written, which `views.commit_once` answers with the earlier event."""
+    """Open the event of one request: its row is written at once, in one statement that also finds a replay (`INSERT
+    ... ON CONFLICT DO NOTHING`: no row written, the id was used before), which raises AlreadyApplied with the
+    earlier event. A `result` known before the work is done goes in with the event's row, which saves an UPDATE of
+    it afterwards."""
     eid = parse_event_id(event_id)
-    if check and (earlier := db.session.get(Event, eid)) is not None:
-        raise AlreadyApplied(earlier)
     values = {
         "id": eid,
         "action": action,
@@ -37,8 +38,18 @@ def start_event(
         "remote_addr": (request.remote_addr or "")[:45] if has_request_context() else "",
         "result": result,
     }
+    if db.session.execute(_insert_new(db.session.get_bind().dialect.name), values).first() is None:
+        # On PostgreSQL a first copy still in flight is waited for; if it was rolled back, this one went in.
+        raise AlreadyApplied(db.session.get(Event, eid))
     # A new event has no movements: saying so saves reading them when its first movement is numbered.
-    return add_inserted(Event, values, user=by, store=store, movements=[])
+    return add_loaded(Event, values, user=by, store=store, movements=[])
+
+
+@cache
+def _insert_new(dialect: str) -> Insert:
+    """INSERT of an event unless its id is taken, returning the id when it went in; built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]).returning(Event.__table__.c.id)
 
 
 def new_event_id() -> str:

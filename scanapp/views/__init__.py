@@ -94,10 +94,11 @@ def check_store(store_id: int) -> None:
 def commit_once(event_id: str, operation, /, *args, **kwargs):
     """Call one service operation and commit. Returns (result, None), or (None, earlier_event) for a replay.
 
-    A replay is the same event id sent again: found before the write (AlreadyApplied) or, when two copies race,
-    by the database refusing the second insert of the event's key. A transient clash with another request (a
-    deadlock PostgreSQL broke, or SQLite busy past its timeout) rolls back and runs the operation again, up to
-    CLASH_ATTEMPTS times in all, then refuses. DomainError propagates after a rollback.
+    A replay is the same event id sent again: the event's row is found already written (AlreadyApplied; when two
+    copies race, the second waits for the first on PostgreSQL and finds it). Should another unique key refuse a
+    write, the event is looked for all the same: a replay if it stands, else a clash. A transient clash with
+    another request (a deadlock PostgreSQL broke, or SQLite busy past its timeout) rolls back and runs the
+    operation again, up to CLASH_ATTEMPTS times in all, then refuses. DomainError propagates after a rollback.
     """
     for attempt in range(1, CLASH_ATTEMPTS + 1):
         try:
