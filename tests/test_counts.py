@@ -1,6 +1,7 @@
 """Counts: blind and open counts, scanning lines (several counters, repeats, offline replays), the review with
 missing, unexpected and moved stock, recount, approval into `adjust` movements, roles and stores."""
 
+import re
 from decimal import Decimal
 from functools import partial
 
@@ -657,3 +658,17 @@ def test_a_scan_reads_as_much_of_a_count_of_hundreds_of_lines_as_of_one_of_forty
     for _ in range(400):
         line(shop, count, "CHAINS", pieces=1)
     assert steps() < at_forty * 1.2
+
+
+def test_the_list_of_counts_says_how_many_lines_each_has_as_its_page_does(shop, client_for):
+    count = start(shop)
+    for code in ("R1", "R1", "R2"):  # a repeat is a line too, as the count's page says
+        line(shop, count, code)
+    start(shop, where="case")
+    client = client_for(shop["val"])
+    listed = client.get("/counts/")
+    assert listed.status_code == 200
+    numbers = re.findall(r'<span class="mono strong">(CNT-\d+)</span>.*?<strong>(\d+)</strong><span class="sub">'
+                         r'(lines?)</span>', listed.text, re.S)  # fmt: skip
+    assert numbers == [(f"CNT-{count.id + 1:06d}", "0", "lines"), (count.number, "3", "lines")]
+    assert "2 items · 2 pcs · 3 lines" in client.get(f"/counts/{count.id}").text

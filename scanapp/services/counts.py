@@ -742,27 +742,15 @@ def may_see_expected(count: Count, user: User) -> bool:
     return not count.blind or access.can(user, "approve_count")
 
 
-@dataclass(frozen=True)
-class Summary:
-    """A count in a list, with how many lines stand."""
-
-    count: Count
-    lines: int
-
-
-def counts_of(store: Store, location: Location | None = None, limit: int = 50) -> list[Summary]:
-    """The store's latest counts (of one place, when given: whole-store counts included), unfinished first."""
-    lines = (
-        select(func.count(CountLine.id))
-        .where(CountLine.count_id == Count.id, CountLine.superseded_at.is_(None), CountLine.repeated.is_(False))
-        .scalar_subquery()
-    )
-    stmt = select(Count, lines).where(Count.store_id == store.id)
+def counts_of(store: Store, location: Location | None = None, limit: int = 50) -> list[Count]:
+    """The store's latest counts (of one place, when given: whole-store counts included), unfinished first; each
+    says how many lines stand (Count.standing_lines, as its page does)."""
+    stmt = select(Count).where(Count.store_id == store.id)
     if location is not None:
         stmt = stmt.where(or_(Count.location_id == location.id, Count.location_id.is_(None)))
     stmt = stmt.options(joinedload(Count.location), joinedload(Count.started_by))
-    rows = [Summary(count, n) for count, n in db.session.execute(stmt.order_by(Count.id.desc()).limit(limit))]
-    return sorted(rows, key=lambda row: row.count.status not in UNFINISHED)
+    rows = db.session.scalars(stmt.order_by(Count.id.desc()).limit(limit)).all()
+    return sorted(rows, key=lambda count: count.status not in UNFINISHED)
 
 
 def unfinished_counts(store: Store) -> list[Count]:
