@@ -614,6 +614,7 @@ def _fill_count(count, user: User, skip_place: int) -> int:
         .values(standing_lines=len(items), counted_items=len(items), counted_pieces=len(items))
     )
     db.session.commit()
+    build_data.analyse()  # the lines came in at once, not over the hours of a count that autovacuum would follow
     return len(items)
 
 
