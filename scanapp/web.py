@@ -99,7 +99,8 @@ def _refuse_nul_characters():
     """400 for a NUL character anywhere in the query, the form or an upload's name: no text here may hold one, and
     PostgreSQL cannot store it (it would fail as a 500 deep in a write)."""
     values = [*request.args.values(), *request.form.values(), *(f.filename or "" for f in request.files.values())]
-    if any("\x00" in value for value in values) or any("\x00" in key for key in [*request.args, *request.form]):
+    keys = [key or "" for key in (*request.args, *request.form)]  # a multipart part's name may not parse: None
+    if any("\x00" in value for value in values) or any("\x00" in key for key in keys):
         abort(400, "Text cannot contain NUL characters.")
 
 

@@ -518,3 +518,18 @@ def test_a_chosen_place_id_too_large_for_the_database_is_no_choice(app, make, cl
     response = client.post("/moves/location", data=data)
     assert response.status_code == 422 and "Choose the place" in response.get_data(as_text=True)
     assert fingerprint() == before
+
+
+def test_a_form_part_whose_name_does_not_parse_is_no_500(app, make, client_for):
+    """Found by fuzzing: a multipart part named with a bare carriage return comes out of the form without a name
+    (None), and the check for NUL characters in the fields' names tried to look into it (TypeError, a 500)."""
+    client = client_for(make.user("admin", [make.store()]))
+    before = fingerprint()
+    body = (
+        b"--b\r\nContent-Disposition: form-data; name=\"\r\"\r\n\r\nAUR-1026-MT-001\r\n"
+        b"--b\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.png\"\r\n"
+        b"Content-Type: image/png\r\n\r\n\r\n--b--\r\n"
+    )
+    response = client.post("/inspections/new", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code < 500
+    assert fingerprint() == before
