@@ -11,7 +11,7 @@ from htmx_flask import Htmx
 from sqlalchemy import Insert, MetaData, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from scanapp.sqlite import WAL_AUTOCHECKPOINT, writes
@@ -50,10 +50,29 @@ def add_loaded(cls: type[Base], values: dict, **related: object) -> Base:
     add_inserted), without reading it."""
     row = cls(**values)
     make_transient_to_detached(row)
-    db.session.add(row)
+    session = db.session()
+    session.add(row)
     for name, value in related.items():
         set_committed_value(row, name, value)
+    session.info.setdefault(INSERTED, []).append(row)
     return row
+
+
+INSERTED = "scanapp.inserted"  # in Session.info: the rows add_loaded put in the session during this transaction
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_inserted(session) -> None:
+    """A rolled-back INSERT leaves no row: take its object out of the session, as the ORM does with the objects it
+    inserted itself (else a retry of the same event would find the old one in the identity map)."""
+    for row in session.info.pop(INSERTED, ()):
+        if row in session:
+            session.expunge(row)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_inserted(session) -> None:
+    session.info.pop(INSERTED, None)
 
 
 @cache
