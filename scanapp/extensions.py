@@ -9,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import Insert, MetaData, event, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
@@ -73,6 +74,11 @@ def _forget_inserted(session) -> None:
 @event.listens_for(Session, "after_commit")
 def _keep_inserted(session) -> None:
     session.info.pop(INSERTED, None)
+
+
+def dialect_insert():
+    """The INSERT of the session's database, which has ON CONFLICT (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 @cache

@@ -586,14 +586,14 @@ class Sheet:
     live: Review | None = None
 
     def adding(self, line: SheetLine) -> "Sheet":
-        """The sheet with a line just added (the newest)."""
-        counted = not line.repeated
+        """The sheet with a line just added (the newest): its totals change by the line's share, as the count's."""
+        lines, items, pieces = _share(line.item_id, line.repeated, line.pieces)
         return replace(
             self,
             lines=[line, *self.lines][: self.shown],
-            total_lines=self.total_lines + 1,
-            items=self.items + (1 if counted and line.item_id is not None else 0),
-            pieces=self.pieces + ((line.pieces or 0) if counted else 0),
+            total_lines=self.total_lines + lines,
+            items=self.items + items,
+            pieces=self.pieces + pieces,
             waiting=[line, *self.waiting] if line.pieces is None else self.waiting,
         )
 

@@ -5,9 +5,8 @@ from functools import cache
 
 from flask import has_request_context, request
 from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 
-from scanapp.extensions import add_loaded, db
+from scanapp.extensions import add_loaded, db, dialect_insert
 from scanapp.models import Event, Store, User
 from scanapp.models.types import utcnow
 from scanapp.services import AlreadyApplied, DomainError
@@ -38,7 +37,7 @@ def start_event(
         "remote_addr": (request.remote_addr or "")[:45] if has_request_context() else "",
         "result": result,
     }
-    if db.session.execute(_insert_new(db.session.get_bind().dialect.name), values).first() is None:
+    if db.session.execute(_insert_new(dialect_insert()), values).first() is None:
         # On PostgreSQL a first copy still in flight is waited for; if it was rolled back, this one went in.
         raise AlreadyApplied(db.session.get(Event, eid))
     # A new event has no movements: saying so saves reading them when its first movement is numbered.
@@ -46,9 +45,8 @@ def start_event(
 
 
 @cache
-def _insert_new(dialect: str) -> Insert:
+def _insert_new(insert) -> Insert:
     """INSERT of an event unless its id is taken, returning the id when it went in; built once per dialect."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(Event.__table__).on_conflict_do_nothing(index_elements=["id"]).returning(Event.__table__.c.id)
 
 

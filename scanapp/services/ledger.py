@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from scanapp.extensions import add_inserted, db
+from scanapp.extensions import add_inserted, db, dialect_insert
 from scanapp.models import (
     MOVEMENT_KINDS,
     UNBOUNDED_KINDS,
@@ -226,7 +225,7 @@ def _add_to_balance(lot_id: int, location_id: int, pieces: int, weight: Decimal)
     that is safe under concurrent inserts. A Balance already loaded in the session is expired, as the UPDATE's
     synchronize_session does, so that it is read again with the new quantities."""
     table = Balance.__table__
-    stmt = _insert()(table).values(lot_id=lot_id, location_id=location_id, pieces=pieces, weight=weight)
+    stmt = dialect_insert()(table).values(lot_id=lot_id, location_id=location_id, pieces=pieces, weight=weight)
     stmt = stmt.on_conflict_do_update(
         index_elements=["lot_id", "location_id"],
         set_={"pieces": table.c.pieces + stmt.excluded.pieces, "weight": table.c.weight + stmt.excluded.weight},
@@ -268,12 +267,7 @@ def _put_item(item: Item, source: Location, dest: Location) -> None:
 def _ensure_balance(lot_id: int, location_id: int) -> None:
     """Create the (lot, location) balance row at zero if it is missing; safe under concurrent inserts."""
     db.session.execute(
-        _insert()(Balance)
+        dialect_insert()(Balance)
         .values(lot_id=lot_id, location_id=location_id, pieces=0, weight=ZERO)
         .on_conflict_do_nothing(index_elements=["lot_id", "location_id"])
     )
-
-
-def _insert():
-    """The dialect's INSERT, which has ON CONFLICT."""
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
