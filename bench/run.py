@@ -42,8 +42,9 @@ from sqlalchemy import event, func, insert, or_, select, update
 from bench import build_data
 from bench.build_data import BENCH_PASSWORD, BENCH_USER, Size
 from scanapp.extensions import db
-from scanapp.models import Item, Location, Lot, Movement, Tag, User
-from scanapp.services import api_tokens, history
+from scanapp.models import Count, CountLine, Event, Item, Location, Lot, Movement, Tag, User
+from scanapp.models.types import utcnow
+from scanapp.services import api_tokens, counts, history
 from scanapp.services.events import new_event_id
 
 HERE = Path(__file__).resolve().parent
@@ -548,12 +549,10 @@ def _count_scenarios(app, facts: dict, data: Path) -> list[Scenario]:
     """Recording a count scan (POST /counts/<id>/lines as the count page's scanner sends it), when counts are built:
     a blind count of the whole main store, in which every item outside its fullest showcase has been counted
     already (a line each, made here in bulk), scanning the items of that showcase. So a scan goes into a count of
-    tens of thousands of lines, as on the last shelf of a whole-store count."""
+    some 15,600 lines at the default size, as on the last shelf of a whole-store count."""
     if "counts.add_line" not in app.view_functions:
         print("count scan: skipped: not built")
         return []
-    from scanapp.services import counts
-
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == BENCH_USER))
         store = next(s for s in user.stores if s.id == facts["main_store_id"])
@@ -582,10 +581,6 @@ def _count_scenarios(app, facts: dict, data: Path) -> list[Scenario]:
 def _fill_count(count, user: User, skip_place: int) -> int:
     """A line (and its event) for every item of the count's store outside `skip_place`, counted where it is, as
     the count's scans would have made them, in bulk; the count's totals to match. Returns the lines made."""
-    from scanapp.models import Count, CountLine, Event
-    from scanapp.models.types import utcnow
-    from scanapp.services import counts
-
     places = [place.id for place in counts._scope(count) if place.id != skip_place]
     items = db.session.execute(
         select(Item.id, Item.lot_id, Item.location_id)
