@@ -88,6 +88,8 @@ def _inserts_of(cls: type[Base]) -> tuple[Insert, Insert, object]:
     table = cls.__table__
     key = table.primary_key.columns[0]
     return insert(table), insert(table).returning(key), key
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

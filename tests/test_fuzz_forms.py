@@ -526,8 +526,8 @@ def test_a_form_part_whose_name_does_not_parse_is_no_500(app, make, client_for):
     client = client_for(make.user("admin", [make.store()]))
     before = fingerprint()
     body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"\r\"\r\n\r\nAUR-1026-MT-001\r\n"
-        b"--b\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.png\"\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="\r"\r\n\r\nAUR-1026-MT-001\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="photos"; filename="a.png"\r\n'
         b"Content-Type: image/png\r\n\r\n\r\n--b--\r\n"
     )
     response = client.post("/inspections/new", data=body, content_type="multipart/form-data; boundary=b")

@@ -20,9 +20,7 @@ def parse_event_id(raw: str | None) -> str:
         raise DomainError("This form has no valid event id; reload the page and try again.") from None
 
 
-def start_event(
-    event_id: str | None, action: str, *, by: User, store: Store | None, result: str = ""
-) -> Event:
+def start_event(event_id: str | None, action: str, *, by: User, store: Store | None, result: str = "") -> Event:
     """Open the event of one request: its row is written at once, in one statement that also finds a replay (`INSERT
     ... ON CONFLICT DO NOTHING`: no row written, the id was used before), which raises AlreadyApplied with the
     earlier event. A `result` known before the work is done goes in with the event's row, which saves an UPDATE of
