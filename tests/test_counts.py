@@ -385,6 +385,36 @@ def test_a_scan_reads_only_the_newest_lines_however_much_was_counted(shop, clien
     assert answer.text.count('class="count-line ') == 40
 
 
+def test_a_scan_after_the_lines_a_phone_shows_answers_with_only_the_newer_ones(shop, client_for):
+    """The count page sends the newest line it shows (`after`): the answer lists only the lines since then (the
+    scan's own and those other phones made meanwhile), still with every lot waiting for its quantity and the
+    count's whole totals, and says so (data-after) for the page to keep its lines under them."""
+    count = start(shop)
+    waiting = line(shop, count, "RINGS").line  # waits for its pieces: offered in every answer, however old
+    seen = line(shop, count, "R1").line_id
+    other = line(shop, count, "R2", who="ann").line  # another phone's scan, after this phone's last answer
+    client = client_for(shop["val"])
+    answer = client.post(
+        f"/counts/{count.id}/lines", data={"code": "R3", "event_id": new_event_id(), "after": seen}, headers=HX
+    )
+    assert answer.status_code == 200 and "Counted item R3" in answer.text
+    lines = re.findall(r'<li class="count-line [^"]*" data-line="([^"]+)"', answer.text)
+    newest = db.session.scalar(select(func.max(CountLine.id)))
+    assert lines == [db.session.get(CountLine, newest).event_id, other.event_id]
+    assert f'data-newest="{newest}"' in answer.text and f'data-after="{seen}"' in answer.text
+    assert f"/lines/{waiting.event_id}/quantity" in answer.text
+    assert "3 items · 3 pcs · 4 lines" in answer.text and "earlier" not in answer.text
+
+    # Without `after` (a page without script, an older page), or with one that is not a line id: the whole block.
+    for after in ("", "abc", "-3", "99999999999", "1.5"):
+        code = "P1" if after == "" else "R1"  # R1 again: a repeat, still a line
+        whole = client.post(
+            f"/counts/{count.id}/lines", data={"code": code, "event_id": new_event_id(), "after": after}, headers=HX
+        )
+        assert whole.status_code == 200 and "data-after" not in whole.text, after
+        assert whole.text.count('class="count-line ') == counts.sheet(count).total_lines
+
+
 def scan_statements(client, count, code: str, **data) -> tuple[list[str], str]:
     """The SQL statements one scan through the page makes, and the lines block it answers with."""
     url, sent = f"/counts/{count.id}/lines", []

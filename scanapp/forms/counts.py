@@ -7,17 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
+from scanapp.forms.moves import id_or_none
 from scanapp.services.counts import MAX_PIECES, MAX_WEIGHT
 
 DECIMAL_RE = re.compile(r"^([0-9]+([.,][0-9]*)?|[.,][0-9]+)$")
-
-
-def id_or_none(value):
-    """A place id as an int; anything else (empty, forged) as None."""
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 class PiecesField(StringField):
@@ -75,6 +68,7 @@ class LineForm(FlaskForm):
     pieces = PiecesField("Pieces")
     weight = WeightField("Weight")
     event_id = HiddenField()
+    after = HiddenField(filters=[id_or_none])  # the newest line the phone shows: the answer holds only newer ones
 
 
 class QuantityForm(FlaskForm):

@@ -113,6 +113,7 @@ def add_line(
     pieces: int | None = None,
     weight: Decimal | None = None,
     hosts: set[str] = frozenset(),
+    after: int = 0,
     event_id: str,
     by: User,
 ) -> Added:
@@ -124,7 +125,8 @@ def add_line(
 
     A scan is the hot path of a count, so it reads once: the lines block as it stands (under the count's lock,
     with the line that counted the item first, if any), then it writes the event and the line, and completes the
-    block with the new line here (`Added.sheet`)."""
+    block with the new line here (`Added.sheet`). `after`: the newest line the phone shows already; the block then
+    holds only the lines newer than it (Sheet.after), for the phone to put above its own."""
     access.require(by, "count")
     access.require_store(by, count.store_id)
     event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}")
@@ -137,7 +139,7 @@ def add_line(
         quantity = _quantity(lot, pieces, weight)
     else:
         quantity = (None, None)
-    before = _read_sheet(count, item=item, waiting_lot=lot if quantity[0] is None else None)
+    before = _read_sheet(count, item=item, waiting_lot=lot if quantity[0] is None else None, after=after)
     first = before.first
     repeated, pieces, weight = first is not None, quantity[0], quantity[1]
     # In Core, as every scan makes one: the INSERT reads the ledger mark itself.
@@ -571,7 +573,9 @@ class SheetLine:
 @dataclass(frozen=True)
 class Sheet:
     """The counting page's lines block: the count's state as plain values, lines newest first (the latest
-    `shown`), totals, lots waiting for their quantity, and (counts that are not blind) the live review."""
+    `shown`), totals, lots waiting for their quantity, and (counts that are not blind) the live review. With
+    `after`, a scan's answer to a phone that shows the lines up to that one: `lines` are only the newer ones, which
+    the phone puts above those it has (static/js/count-offline.js); everything else is whole."""
 
     count_id: int
     open: bool
@@ -584,6 +588,7 @@ class Sheet:
     waiting: list[SheetLine]
     shown: int = SHOWN
     live: Review | None = None
+    after: int = 0  # the newest line the phone shows already (0: the whole block)
 
     def adding(self, line: SheetLine) -> "Sheet":
         """The sheet with a line just added (the newest): its totals change by the line's share, as the count's."""
@@ -598,11 +603,11 @@ class Sheet:
         )
 
 
-def sheet(count: Count, *, shown: int = SHOWN) -> Sheet:
-    """What the counting page shows, in one query: the totals summed by the database and only the newest `shown`
-    lines and those waiting for a quantity, so a scan costs the same however much has been counted. The live
-    review (expected quantities) only when the count is not blind."""
-    read = _read_sheet(count, shown=shown)
+def sheet(count: Count, *, shown: int = SHOWN, after: int = 0) -> Sheet:
+    """What the counting page shows, in one query: the count's kept totals and only the newest `shown` lines (those
+    newer than line `after`, when given) and those waiting for a quantity, so a scan costs the same however much
+    has been counted. The live review (expected quantities) only when the count is not blind."""
+    read = _read_sheet(count, shown=shown, after=after)
     return read.sheet if count.blind else replace(read.sheet, live=review(count))
 
 
@@ -618,14 +623,18 @@ class _Read:
     lot_tagged: bool  # whether the lot asked about has items tracked on their own
 
 
-def _read_sheet(count: Count, *, shown: int = SHOWN, item: Item | None = None, waiting_lot: Lot | None = None):
+def _read_sheet(
+    count: Count, *, shown: int = SHOWN, item: Item | None = None, waiting_lot: Lot | None = None, after: int = 0
+):
     """The lines block of `count` in one statement (_sheet_statement), with the line that counted `item`, if any,
     and whether `waiting_lot` has items of its own; its totals are the count's own (Count.standing_lines). Reads
-    only, and as much however long the count: the newest `shown` lines, those waiting, the item's line."""
+    only, and as much however long the count: the newest `shown` lines (of those after line `after`), those
+    waiting, the item's line."""
     params = {
         "count_id": count.id,
         "item_id": item.id if item is not None else None,
         "lot_id": waiting_lot.id if waiting_lot is not None else None,
+        "after": max(after, 0),
     }
     rows = db.session.execute(_sheet_statement(shown), params).all()
     lines = [_sheet_line(row) for row in rows if row.id is not None]
@@ -637,13 +646,15 @@ def _read_sheet(count: Count, *, shown: int = SHOWN, item: Item | None = None, w
             whole_store=count.location_id is None,
             blind=count.blind,
             # Newest first, and every line read stands: any line not among the newest `shown` is older than all of
-            # them, so those are the first `shown`.
-            lines=lines[:shown],
+            # them, so those are the first `shown` (of those after `after`: the waiting lines and the item's line
+            # are read whatever their age).
+            lines=[line for line in lines if line.id > after][:shown] if after > 0 else lines[:shown],
             total_lines=count.standing_lines,
             items=count.counted_items,
             pieces=count.counted_pieces,
             waiting=[line for line in lines if line.pieces is None],
             shown=shown,
+            after=max(after, 0),
         ),
         first=first,
         lot_tagged=bool(rows[0].lot_tagged),
@@ -667,7 +678,7 @@ def _sheet_statement(shown: int) -> Select:
     ).subquery("head")
     newest = (
         select(lines.id)
-        .where(lines.count_id == count_id, lines.superseded_at.is_(None))
+        .where(lines.count_id == count_id, lines.superseded_at.is_(None), lines.id > bindparam("after"))
         .order_by(lines.id.desc())
         .limit(shown)
         .subquery("newest")

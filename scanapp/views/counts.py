@@ -97,6 +97,7 @@ def add_line(id: int):
         pieces=form.pieces.data,
         weight=form.weight.data,
         hosts=hosts,
+        after=form.after.data or 0,
         event_id=form.event_id.data,
         by=current_user,
     )
@@ -107,7 +108,7 @@ def add_line(id: int):
     if earlier is not None:
         return _answer(count, "Already recorded: that scan was sent twice and counted once.")
     # The scan's own sheet, as it stands with the line (the live review of a count that is not blind is read now).
-    sheet = added.sheet if added.sheet.blind else counts.sheet(count)
+    sheet = added.sheet if added.sheet.blind else counts.sheet(count, after=added.sheet.after)
     return _answer(count, added.message, tone=added.tone, focus=added.focus, sheet=sheet)
 
 

@@ -80,7 +80,7 @@ async function post(entry, tokenRefreshed = false) {
   try {
     response = await fetch(entry.url, {
       method: "POST",
-      body: new URLSearchParams(entry.fields),
+      body: new URLSearchParams({ ...entry.fields, ...shownUpTo(entry) }),
       headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() },
       credentials: "same-origin",
       redirect: "manual",
@@ -116,11 +116,28 @@ function later() {
   retry = setTimeout(send, RETRY_MS);
 }
 
+// The newest line this page shows, sent as `after`: a scan's answer then lists only the lines newer than it.
+function shownUpTo(entry) {
+  const newest = document.querySelector("#count-lines")?.dataset.newest;
+  return entry.count === page.dataset.count && Number(newest) > 0 ? { after: newest } : {};
+}
+
+// The answer replaces the lines block. One that lists only the newer lines (data-after) keeps the lines shown
+// before under them, up to the block's length (data-shown); a line this phone is removing stays out.
 function swapLines(entry, html) {
   const target = document.querySelector("#count-lines");
-  if (entry.count === page.dataset.count && target && html.includes('id="count-lines"')) {
-    window.htmx.swap(target, html, { swapStyle: "outerHTML" });
-  }
+  if (entry.count !== page.dataset.count || !target || !html.includes('id="count-lines"')) return;
+  const shown = [...target.querySelectorAll(".count-line-list > .count-line:not([hidden])")];
+  window.htmx.swap(target, html, { swapStyle: "outerHTML" }, { afterSwapCallback: () => keepShown(shown) });
+}
+
+function keepShown(shown) {
+  const block = document.querySelector("#count-lines");
+  const list = block?.dataset.after && block.querySelector(".count-line-list");
+  if (!list) return;
+  const listed = new Set([...list.children].map((line) => line.dataset.line));
+  const room = Math.max(Number(block.dataset.shown) - list.children.length, 0);
+  list.append(...shown.filter((line) => !listed.has(line.dataset.line)).slice(0, room));
 }
 
 function messageIn(html) {

@@ -2,11 +2,15 @@
 on the phone), reloads the page without signal (nothing is lost), and gets the signal back: every scan is counted
 exactly once."""
 
+import re
+
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from scanapp.extensions import db
 from scanapp.models import Count, CountLine, Event
+from scanapp.services import counts
+from scanapp.services.events import new_event_id
 from tests.e2e.conftest import wedge_scan as scan
 
 
@@ -94,3 +98,34 @@ def test_a_showcase_counted_partly_without_signal_counts_every_scan_once(page, c
         )
         == 0
     )
+
+
+def test_a_scan_adds_its_line_and_those_of_other_phones_above_the_lines_shown(page, live_server, make, sign_in):
+    """Each scan's answer lists only the lines newer than those the page shows (it sends the newest as `after`):
+    the page puts them on top of its own, so the list reads as the whole block would, newest first."""
+    store = make.store("A", "Avenue Jewelers")
+    case = make.location(store, "SC1", "showcase", "Showcase 1")
+    make.lot(case, pieces=4, serials=["RING-1", "RING-2", "RING-3", "RING-4"], number="RINGS")
+    vera, ann = make.user("vault", [store], username="vera"), make.user("manager", [store], username="ann")
+    count = counts.start_count(store, case, blind=True, event_id=new_event_id(), by=ann)
+    db.session.commit()
+    sign_in(page, vera)
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.url.endswith("/lines") else None)
+    page.goto(f"{live_server}/counts/{count.id}")
+    lines = page.locator("#count-lines")
+
+    scan(page, "RING-1")
+    expect(lines.locator(".count-line .mono")).to_have_text(["RING-1"])
+    scan(page, "RING-2")
+    expect(lines.locator(".count-line .mono")).to_have_text(["RING-2", "RING-1"])
+    counts.add_line(count, code="RING-3", event_id=new_event_id(), by=ann)  # Ann's phone, meanwhile
+    db.session.commit()
+    scan(page, "RING-4")
+    expect(lines.locator(".count-line .mono")).to_have_text(["RING-4", "RING-3", "RING-2", "RING-1"])
+    expect(lines).to_have_attribute("data-after", re.compile(r"^\d+$"))
+    expect(lines.locator("[data-count-totals]")).to_have_text("4 items · 4 pcs · 4 lines")
+
+    first, *later = sent
+    assert "after=" not in first  # nothing shown yet: the whole block
+    assert all(re.search(r"(^|&)after=\d+", body) for body in later), later
