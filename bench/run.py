@@ -305,7 +305,11 @@ class Bench:
         command += ["-s", str(HERE / scenario.script), f"http://127.0.0.1:{port}{scenario.path}", "--"]
         command += [str(scenario.data), str(scenario.status), *scenario.extra]
         done = subprocess.run(
-            command, capture_output=True, text=True, env={**os.environ, "BENCH_SEED": str(self.seed)}, check=False
+            command,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_SEED": str(self.seed), "BENCH_CONNECTIONS": str(connections)},
+            check=False,
         )
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
         if done.returncode or line is None:
@@ -570,12 +574,19 @@ def _count_scenarios(app, facts: dict, data: Path) -> list[Scenario]:
         codes = db.session.scalars(
             select(Tag.code).join(Item, Tag.item_id == Item.id).where(Item.location_id == place_id).order_by(Item.id)
         ).all()
-        path = f"/counts/{count.id}/lines"
+        path, count_id = f"/counts/{count.id}/lines", count.id
         db.session.remove()
-    file = data / "count-codes.txt"
+    file, newest = data / "count-codes.txt", data / "count-newest.txt"
     file.write_text("\n".join(codes) + "\n")
+
+    def write_newest() -> None:  # the count's newest line now: what a phone that just loaded the page shows
+        with app.app_context():
+            line = db.session.scalar(select(func.max(CountLine.id)).where(CountLine.count_id == count_id))
+            db.session.remove()
+        newest.write_text(f"{line or 0}\n")
+
     name = f"count scan: POST {path} ({counted:,} lines; {len(codes)} items to scan)"
-    return [Scenario(name, "count.lua", path, file, 200, extra=[str(place_id)])]
+    return [Scenario(name, "count.lua", path, file, 200, extra=[str(place_id), str(newest)], prepare=write_newest)]
 
 
 def _fill_count(count, user: User, skip_place: int) -> int:
