@@ -6,17 +6,19 @@ import pytest
 from sqlalchemy import event, func, select
 
 from scanapp.extensions import db
-from scanapp.models import Event, Movement
+from scanapp.models import Event, Location, Movement
 from scanapp.services import AlreadyApplied, DomainError, Forbidden, ledger
 from scanapp.services.events import new_event_id
 from scanapp.services.movements import (
     MoveLine,
     contents_of,
     lines_for_scan,
+    loose_at,
     move_location_contents,
     move_stock,
     undo_last_move,
 )
+from tests.conftest import recorded_sql
 
 
 @pytest.fixture
@@ -163,6 +165,32 @@ def test_move_location_contents_empties_a_tray_into_the_safe(make, shop):
     assert ledger.balance_at(other, p["sc2"]) == (4, 0)
     assert contents_of(p["sc1"]) == []
     assert ledger.check_ledger() == []
+
+
+def test_the_contents_of_a_full_place_are_read_in_two_statements(make, shop):
+    """The "Move everything" list of a place: its balances with their lots, then its items, however many lots
+    (a safe holds thousands). Each lot's loose pieces and weight are what is not an item of it there."""
+    a, _, p, _ = shop
+    for n in range(6):
+        make.lot(p["safe"], pieces=3, serials=[f"S{n}-1", f"S{n}-2"], number=f"L{n}")
+    gold = make.lot(p["safe"], pieces=4, weight="20.000", weight_unit="g", serials=["G-1"], number="GOLD")
+    gold.items[0].weight = Decimal("4.500")
+    make.lot(p["sc1"], pieces=2, serials=["ELSEWHERE"], number="OTHER")
+    safe_id = p["safe"].id
+    db.session.commit()
+    db.session.expunge_all()  # nothing in the session: what contents_of needs, it reads
+    safe = db.session.get(Location, safe_id)
+    with recorded_sql() as statements:
+        lines = contents_of(safe)
+    assert len(statements) == 2
+    listed = [(line.item.serial if line.item else None, line.lot.number, line.pieces, line.weight) for line in lines]
+    assert listed == [("G-1", "GOLD", 1, Decimal("4.500")), (None, "GOLD", 3, Decimal("15.500"))] + [
+        row for n in range(6) for row in ((f"S{n}-1", f"L{n}", 1, 0), (f"S{n}-2", f"L{n}", 1, 0), (None, f"L{n}", 1, 0))
+    ]
+    assert all(line.source is safe for line in lines)
+    assert [(line.pieces, line.weight) for line in lines if not line.item] == [
+        loose_at(line.lot, safe) for line in lines if not line.item
+    ]  # as a lot's loose stock is counted everywhere else
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 
 from scanapp.extensions import db
 from scanapp.models import PHYSICAL_KINDS, Balance, Item, Location, Lot, Movement, Store, User
@@ -143,22 +143,31 @@ def lines_for_scan(code_target: object, store: Store) -> MoveLine:
 
 
 def contents_of(location: Location) -> list[MoveLine]:
-    """Everything at `location`, as lines: each item on its own, then each lot's remaining pieces and weight."""
+    """Everything at `location`, as lines: each item on its own, then each lot's remaining pieces and weight. Two
+    statements however full the place (a safe holds thousands of lots and items): its balances with their lots,
+    and its items."""
     balances = db.session.scalars(
         select(Balance)
         .join(Lot)
+        .options(contains_eager(Balance.lot))
         .where(Balance.location_id == location.id, (Balance.pieces > 0) | (Balance.weight > 0))
         .order_by(Lot.number)
     ).all()
+    items: dict[int, list[Item]] = {}
+    if balances:
+        here = db.session.scalars(
+            select(Item).where(Item.location_id == location.id).order_by(Item.lot_id, Item.serial)
+        ).all()
+        for item in here:
+            items.setdefault(item.lot_id, []).append(item)
     lines = []
     for balance in balances:
-        items = db.session.scalars(
-            select(Item).where(Item.lot_id == balance.lot_id, Item.location_id == location.id).order_by(Item.serial)
-        ).all()
-        lines += [_filled(MoveLine(item=item)) for item in items]
-        pieces, weight = loose_at(balance.lot, location)
+        lot, tracked = balance.lot, items.get(balance.lot_id, [])
+        lines += [_filled(MoveLine(item=item, lot=lot, source=location)) for item in tracked]
+        pieces = balance.pieces - len(tracked)
+        weight = balance.weight - (sum((item.weight for item in tracked), ZERO) if lot.weight_unit else ZERO)
         if pieces > 0 or weight > 0:
-            lines.append(MoveLine(lot=balance.lot, source=location, pieces=pieces, weight=weight))
+            lines.append(MoveLine(lot=lot, source=location, pieces=pieces, weight=weight))
     return lines
 
 
