@@ -14,7 +14,7 @@ from scanapp.services import DomainError, Forbidden, counts, ledger
 from scanapp.services.events import new_event_id
 from scanapp.services.movements import MoveLine, move_stock
 from scanapp.views import commit_once
-from tests.conftest import run_all
+from tests.conftest import recorded_sql, run_all
 
 HX = {"HX-Request": "true"}
 D = Decimal
@@ -688,6 +688,28 @@ def test_a_scan_reads_as_much_of_a_count_of_hundreds_of_lines_as_of_one_of_forty
     for _ in range(400):
         line(shop, count, "CHAINS", pieces=1)
     assert steps() < at_forty * 1.2
+
+
+def test_the_page_of_a_whole_store_count_reads_its_places_with_their_tags_at_once(shop, client_for, make):
+    """A whole-store count's page offers every place with its tag (scanning a place's tag chooses it): the same
+    statements for two places as for twelve."""
+    count = start(shop, where=None)
+    client = client_for(shop["val"])
+
+    def statements() -> tuple[int, str]:
+        with recorded_sql() as sent:
+            page = client.get(f"/counts/{count.id}")
+        assert page.status_code == 200
+        return len(sent), page.text
+
+    few, page = statements()
+    assert f'data-code="{shop["vault"].tag.code}"' in page
+    for n in range(10):
+        make.location(shop["store"], f"TRAY{n}", "showcase", f"Tray {n}")
+    db.session.commit()
+    many, page = statements()
+    tagged = re.findall(r'<option value="\d+" data-code="[^"]+"', page)
+    assert many == few and len(tagged) == len(counts.places(count)) > 10
 
 
 def test_the_list_of_counts_says_how_many_lines_each_has_as_its_page_does(shop, client_for):

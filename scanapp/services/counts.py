@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import cache
 
 from sqlalchemy import Select, bindparam, case, func, insert, or_, select, text, union, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from scanapp.extensions import db
@@ -770,8 +770,9 @@ def unfinished_counts(store: Store) -> list[Count]:
 
 
 def places(count: Count) -> list[Location]:
-    """Where a count's lines may be counted: its place, or every active physical place of the store."""
-    return [count.location] if count.location else [p for p in _scope(count) if p.active]
+    """Where a count's lines may be counted: its place, or every active physical place of the store, each with its
+    tag (the page knows a place by its scanned tag)."""
+    return [count.location] if count.location else [p for p in _scope(count, selectinload(Location.tag)) if p.active]
 
 
 def approvers(store: Store) -> int:
@@ -863,13 +864,14 @@ def _locked_open(count: Count) -> Count:
     return count
 
 
-def _scope(count: Count) -> list[Location]:
-    """The places a count covers."""
+def _scope(count: Count, *options) -> list[Location]:
+    """The places a count covers (loaded with `options`, when the count is of the whole store)."""
     if count.location is not None:
         return [count.location]
     return list(
         db.session.scalars(
             select(Location)
+            .options(*options)
             .where(Location.store_id == count.store_id, Location.kind.in_(PHYSICAL_KINDS))
             .order_by(Location.code)
         )
