@@ -116,6 +116,7 @@ class Measured:
     note: str = ""
     cpu_ms: float = 0.0  # CPU time of gunicorn's workers per request: what a request costs, whatever else runs
     load: float = 0.0  # the machine's 1-minute load average when the run started
+    bytes_per_request: int = 0  # bytes of a response as sent (headers and body, compressed when asked)
 
 
 @dataclass
@@ -293,7 +294,7 @@ class Bench:
             print(
                 f"  {scenario.name:<44} c={connections:<3} {measured.rps:>8.1f} req/s  p50 {measured.p50_ms:6.2f} ms"
                 f"  p99 {measured.p99_ms:7.2f} ms  cpu {measured.cpu_ms:5.2f} ms/req  load {load:4.1f}"
-                f"  ({measured.requests:,} requests){flag}"
+                f"  {measured.bytes_per_request:,} B/req  ({measured.requests:,} requests){flag}"
             )
         return runs
 
@@ -329,6 +330,7 @@ class Bench:
             max_ms=raw["max_us"] / 1000,
             errors=errors,
             unexpected=raw["unexpected_status"],
+            bytes_per_request=round(raw["bytes"] / max(raw["requests"], 1)),
         )
 
     # The report.
