@@ -126,6 +126,15 @@ def test_a_scan_adds_its_line_and_those_of_other_phones_above_the_lines_shown(pa
     expect(lines).to_have_attribute("data-after", re.compile(r"^\d+$"))
     expect(lines.locator("[data-count-totals]")).to_have_text("4 items · 4 pcs · 4 lines")
 
-    first, *later = sent
+    # A line taken back answers with the whole block; the next scan adds to it again.
+    lines.get_by_role("button", name="Remove this line of RING-3").click()
+    expect(lines.locator(".count-answer")).to_have_text("Removed the line of item RING-3.")
+    expect(lines.locator(".count-line .mono")).to_have_text(["RING-4", "RING-2", "RING-1"])
+    expect(lines).not_to_have_attribute("data-after", re.compile(".*"))
+    scan(page, "RING-3")
+    expect(lines.locator(".count-line .mono")).to_have_text(["RING-3", "RING-4", "RING-2", "RING-1"])
+    expect(lines.locator("[data-count-totals]")).to_have_text("4 items · 4 pcs · 4 lines")
+
+    first, *later = sent  # the scans (the removal goes to the line's own URL)
     assert "after=" not in first  # nothing shown yet: the whole block
     assert all(re.search(r"(^|&)after=\d+", body) for body in later), later
