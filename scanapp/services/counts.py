@@ -630,11 +630,12 @@ def _read_sheet(
     and whether `waiting_lot` has items of its own; its totals are the count's own (Count.standing_lines). Reads
     only, and as much however long the count: the newest `shown` lines (of those after line `after`), those
     waiting, the item's line."""
+    after = max(after, 0)
     params = {
         "count_id": count.id,
         "item_id": item.id if item is not None else None,
         "lot_id": waiting_lot.id if waiting_lot is not None else None,
-        "after": max(after, 0),
+        "after": after,
     }
     rows = db.session.execute(_sheet_statement(shown), params).all()
     lines = [_sheet_line(row) for row in rows if row.id is not None]
@@ -648,13 +649,13 @@ def _read_sheet(
             # Newest first, and every line read stands: any line not among the newest `shown` is older than all of
             # them, so those are the first `shown` (of those after `after`: the waiting lines and the item's line
             # are read whatever their age).
-            lines=[line for line in lines if line.id > after][:shown] if after > 0 else lines[:shown],
+            lines=[line for line in lines if line.id > after][:shown],
             total_lines=count.standing_lines,
             items=count.counted_items,
             pieces=count.counted_pieces,
             waiting=[line for line in lines if line.pieces is None],
             shown=shown,
-            after=max(after, 0),
+            after=after,
         ),
         first=first,
         lot_tagged=bool(rows[0].lot_tagged),

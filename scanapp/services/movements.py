@@ -164,8 +164,7 @@ def contents_of(location: Location) -> list[MoveLine]:
     for balance in balances:
         lot, tracked = balance.lot, items.get(balance.lot_id, [])
         lines += [_filled(MoveLine(item=item, lot=lot, source=location)) for item in tracked]
-        pieces = balance.pieces - len(tracked)
-        weight = balance.weight - (sum((item.weight for item in tracked), ZERO) if lot.weight_unit else ZERO)
+        pieces, weight = _less_items(lot, balance.pieces, balance.weight, [item.weight for item in tracked])
         if pieces > 0 or weight > 0:
             lines.append(MoveLine(lot=lot, source=location, pieces=pieces, weight=weight))
     return lines
@@ -174,8 +173,13 @@ def contents_of(location: Location) -> list[MoveLine]:
 def loose_at(lot: Lot, location: Location) -> tuple[int, Decimal]:
     """Pieces and weight of `lot` at `location` that are not items tracked on their own."""
     pieces, weight = ledger.balance_at(lot, location)
-    items = _item_weights(lot, location)
-    return pieces - len(items), weight - (sum(items, ZERO) if lot.weight_unit else ZERO)
+    return _less_items(lot, pieces, weight, _item_weights(lot, location))
+
+
+def _less_items(lot: Lot, pieces: int, weight: Decimal, item_weights: list[Decimal]) -> tuple[int, Decimal]:
+    """A balance of `lot` less its items there (their weights given): one piece each, and their weight when the lot
+    is weighed."""
+    return pieces - len(item_weights), weight - (sum(item_weights, ZERO) if lot.weight_unit else ZERO)
 
 
 def check_destination(dest: Location, store: Store) -> None:
