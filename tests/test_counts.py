@@ -7,6 +7,7 @@ from functools import partial
 
 import pytest
 from sqlalchemy import case, event, func, select
+from sqlalchemy.orm.util import identity_key
 
 from scanapp.extensions import db
 from scanapp.models import Count, CountLine, Event, Item, Movement, User
@@ -415,13 +416,16 @@ def test_a_scan_after_the_lines_a_phone_shows_answers_with_only_the_newer_ones(s
         assert whole.text.count('class="count-line ') == counts.sheet(count).total_lines
 
 
-def scan_statements(client, count, code: str, **data) -> tuple[list[str], str]:
-    """The SQL statements one scan through the page makes, and the lines block it answers with."""
-    url, sent = f"/counts/{count.id}/lines", []
+def scan_statements(client, count_id: int, code: str, **data) -> tuple[list[str], str]:
+    """The SQL statements one scan through the page makes, and the lines block it answers with. The count is let
+    go of first, so that the request reads it as in production, where each request has a session of its own."""
+    url, sent = f"/counts/{count_id}/lines", []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         sent.append(" ".join(statement.split()[:3]))
 
+    if (held := db.session.identity_map.get(identity_key(Count, count_id))) is not None:
+        db.session.expunge(held)
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         answer = client.post(url, data={"code": code, "event_id": new_event_id(), **data}, headers=HX)
@@ -432,20 +436,25 @@ def scan_statements(client, count, code: str, **data) -> tuple[list[str], str]:
 
 
 def test_a_scan_costs_a_few_statements_however_much_was_counted(shop, client_for):
-    """A scan reads the count (locked) once, the tag, and the lines block in one statement, and writes the event,
-    the line and the count's totals: the same seven statements (at most) for the first scan, a repeat, a lot
-    waiting for its quantity, and a scan into a count of hundreds of lines."""
-    count = start(shop)
+    """A scan reads the count, the tag, the count again under its lock and the lines block in one statement, and
+    writes the event, the line and the count's totals: the same eight statements (at most) for the first scan, a
+    repeat, a lot waiting for its quantity, and a scan into a count of hundreds of lines. The lock comes last:
+    every other scan of the count waits for it until this one commits, so it covers only the lines block, the
+    line and the totals."""
+    count_id = start(shop).id
     client = client_for(shop["val"])
-    first, text = scan_statements(client, count, "R1")
+    first, text = scan_statements(client, count_id, "R1")
     assert "Counted item R1" in text and "1 item · 1 pcs · 1 line" in text
-    assert len(first) <= 7 and first.count("INSERT INTO events") == first.count("INSERT INTO count_lines") == 1
-    assert first.count("UPDATE counts SET") == 1
+    assert len(first) <= 8 and first.count("INSERT INTO events") == first.count("INSERT INTO count_lines") == 1
+    locked = max(n for n, statement in enumerate(first) if statement.startswith("SELECT counts."))
+    under_lock = ["SELECT head.lot_tagged, count_lines.id,", "INSERT INTO count_lines", "UPDATE counts SET"]
+    assert first[locked + 1 :] == under_lock
+    count = db.session.get(Count, count_id)
     for _ in range(120):
         line(shop, count, "MELEE", pieces=1, weight=D("0.010"))
     for code, said in (("R2", "Counted item R2"), ("R1", "was already counted by Vault val in Vault"),
                        ("RINGS", "Lot RINGS: enter its pieces below.")):  # fmt: skip
-        later, text = scan_statements(client, count, code)
+        later, text = scan_statements(client, count_id, code)
         assert said in text and later == first, code
     assert "2 items · 122 pcs · 124 lines" in text and "and 84 earlier lines." in text
     assert 'Pieces <span class="muted">without a tag' in text and "autofocus" in text

@@ -126,11 +126,15 @@ def add_line(
     A scan is the hot path of a count, so it reads once: the lines block as it stands (under the count's lock,
     with the line that counted the item first, if any), then it writes the event and the line, and completes the
     block with the new line here (`Added.sheet`). `after`: the newest line the phone shows already; the block then
-    holds only the lines newer than it (Sheet.after), for the phone to put above its own."""
+    holds only the lines newer than it (Sheet.after), for the phone to put above its own.
+
+    The count's lock is taken last, once the tag is read and the scan known to be good: every other phone's scan
+    of this count waits for it until this one commits, so it covers only the lines block, the line and the
+    totals."""
     access.require(by, "count")
     access.require_store(by, count.store_id)
+    _open(count)
     event = start_event(event_id, "count_line", by=by, store=count.store, result=f"count:{count.id}")
-    count = _locked_open(count)
     place = _counting_place(count, location)
     lot, item = _what(count, code, lot_number, by, hosts)
     if item is not None:
@@ -139,6 +143,7 @@ def add_line(
         quantity = _quantity(lot, pieces, weight)
     else:
         quantity = (None, None)
+    count = _locked_open(count)
     before = _read_sheet(count, item=item, waiting_lot=lot if quantity[0] is None else None, after=after)
     first = before.first
     repeated, pieces, weight = first is not None, quantity[0], quantity[1]
@@ -859,7 +864,10 @@ _LOCKED = "scanapp.counts.locked"  # in Session.info: (the transaction, the coun
 
 
 def _locked_open(count: Count) -> Count:
-    count = _locked(count)
+    return _open(_locked(count))
+
+
+def _open(count: Count) -> Count:
     if count.status != "open":
         raise DomainError(f"{count.number} is {STATUS_WORDS[count.status]}: it takes no more counting.")
     return count

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from scanapp.extensions import db
 from scanapp.forms.counts import EventForm, LineForm, QuantityForm, RecountForm, StartForm
@@ -84,7 +85,7 @@ def detail(id: int):
 @requires("count")
 def add_line(id: int):
     """One scan or entry, sent at once or later from the phone's queue: answered with the lines block."""
-    count, form = _count(id, lock=True), LineForm()
+    count, form = _count(id), LineForm()
     if not form.validate_on_submit():
         return _answer(count, _form_error(form), status=422)
     location = _place(count.store, form.location_id.data)
@@ -174,10 +175,9 @@ def cancel(id: int):
 # ---------------------------------------------------------------- helpers
 
 
-def _count(id: int, *, lock: bool = False) -> Count:
-    """The count by id, 404 unless it is of one of the user's stores; `lock`: its row locked for this request's
-    change (counts.lock), read once with its place."""
-    count = counts.lock(id) if lock else db.session.get(Count, id)
+def _count(id: int) -> Count:
+    """The count by id, with its place, 404 unless it is of one of the user's stores."""
+    count = db.session.get(Count, id, options=[joinedload(Count.location)])
     if count is None:
         abort(404)
     check_store(count.store_id)
