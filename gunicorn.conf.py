@@ -36,12 +36,11 @@ def post_worker_init(worker):
     if env is not None:
         for name in env.list_templates(extensions=["html", "txt", "svg", "xml"]):
             env.get_template(name)
-    if "sqlalchemy" in getattr(app, "extensions", {}):
-        from scanapp.extensions import db
+    if database := getattr(app, "extensions", {}).get("sqlalchemy"):  # the app's Flask-SQLAlchemy
         from scanapp.sqlite import start_checkpointer
 
         with app.app_context():
-            start_checkpointer(db.engine.url)
+            start_checkpointer(database.engine.url)
     gc.collect()
     gc.freeze()
 

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from scanapp import create_app
-from scanapp.config import _normalise_db_url
+from scanapp.config import normalise_db_url
 from scanapp.extensions import db
 from scanapp.models import Balance, Event, Item, Location, Lot, Movement, Store, Supplier, Tag, User
 from scanapp.models.tags import TARGET_COLUMNS
@@ -107,7 +107,7 @@ def fresh_database(server_url: str | None, name: str = PG_DATABASE) -> str:
         return f"sqlite:///{folder}/bench.db"
     if not name.startswith("bench_"):
         raise SystemExit(f"refusing to use database {name!r}: benchmark databases are named bench_*")
-    url = make_url(_normalise_db_url(server_url))
+    url = make_url(normalise_db_url(server_url))
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

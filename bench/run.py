@@ -54,6 +54,7 @@ AGENT = "scanapp-bench"  # the same User-Agent everywhere: sign-in is bound to t
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what a phone's browser sends
 CONNECTIONS = (4, 16)
 PAGE_WEIGHT_BUDGET = 60_000  # bytes, compressed as served
+FLOOR = "floor: one ORM read and a template"  # bench/floor.py: the most a lookup of this stack could reach
 SAMPLE = 20_000  # tag codes the lookups choose from
 
 
@@ -177,7 +178,9 @@ class Bench:
             scenarios = self._scenarios(facts, token, small, app)
             if not small:
                 self.results["queries"] = _count_queries(app, facts, token, scenarios)
-                self.results["ceiling"] = self._ceiling(url)
+                self.results["ceiling"] = self._reference("ceiling: minimal Flask page", "bench.ceiling:app", url)
+                tags = self.work / "tag-paths.txt"  # the lookups' own paths
+                self.results["floor"] = self._reference(FLOOR, "bench.floor:create_app()", url, tags)
             with Server("wsgi:app", url, self.work / f"gunicorn-{label}.log") as live:
                 session = Session(live.port)
                 session.sign_in(BENCH_USER, BENCH_PASSWORD)
@@ -234,14 +237,17 @@ class Bench:
         scenarios.append(Scenario(f"lot page ({facts['hot_lot_movements']:,} movements)", "get.lua", "/", lot, 200))
         return scenarios
 
-    def _ceiling(self, url: str) -> list[dict]:
-        runs = []
-        path = self.work / "ceiling-path.txt"
-        path.write_text("/\n")
-        with Server("bench.ceiling:app", url, self.work / "gunicorn-ceiling.log") as live:
-            scenario = Scenario("ceiling: minimal Flask page", "get.lua", "/", path, 200)
+    def _reference(self, name: str, app_path: str, url: str, paths: Path | None = None) -> list[dict]:
+        """One of the apps scanapp is read against (bench/ceiling.py, bench/floor.py) under the same gunicorn
+        settings, on the bench database: GET `paths` (a file of them; `/` when None)."""
+        if paths is None:
+            paths = self.work / "ceiling-path.txt"
+            paths.write_text("/\n")
+        label = name.split(":")[0]
+        with Server(app_path, url, self.work / f"gunicorn-{label}.log") as live:
+            scenario = Scenario(name, "get.lua", "/", paths, 200)
             scenario.headers = {"User-Agent": AGENT, "Accept-Encoding": ACCEPT_ENCODING}
-            runs = self._run(live.port, scenario, "ceiling")
+            runs = self._run(live.port, scenario, label)
         return [asdict(r) for r in runs]
 
     def _reports(self, port: int, app, facts: dict) -> None:
@@ -394,10 +400,12 @@ def _budgets(runs: list[Measured], ceiling: dict[int, float], results: dict) -> 
         busy = find(prefix, connections=16)
         if busy and 16 in ceiling:
             share = busy.rps / ceiling[16]
+            floor = find(FLOOR, size="floor", connections=16)
             verdict(
                 f"scan lookup ({label}) >= 40% of the ceiling's req/s at c=16",
                 share >= 0.4,
-                f"{busy.rps:.0f} of {ceiling[16]:.0f} req/s = {share:.0%}",
+                f"{busy.rps:.0f} of {ceiling[16]:.0f} req/s = {share:.0%}"
+                + (f" (the floor: {floor.rps / ceiling[16]:.0%})" if floor else ""),
             )
         small = find(prefix, size="small")
         if r and small:

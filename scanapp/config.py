@@ -40,13 +40,13 @@ def load(app, overrides: dict | None) -> None:
     """Apply defaults, then the environment, then test overrides."""
     app.config.from_object(Config)
     if url := os.environ.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(url)
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(url)
     app.config.from_prefixed_env("SCANAPP")
     if key := os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = key
     if overrides:
         app.config.update(overrides)
-    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("MEDIA_DIR"):
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
     if not app.config.get("SECRET_KEY"):
@@ -58,7 +58,7 @@ def load(app, overrides: dict | None) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "factory": QueuedWriterConnection}}
 
 
-def _normalise_db_url(url: str) -> str:
+def normalise_db_url(url: str) -> str:
     """Accept the postgres:// and postgresql:// forms that hosting tools print; use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
