@@ -2,9 +2,11 @@
 URL; and that the cheaper paths still refuse at once a user who was deactivated or taken out of a store."""
 
 import pytest
+from sqlalchemy import select
 
 from scanapp import create_app
 from scanapp.extensions import db
+from scanapp.models import Location
 from scanapp.services import ledger
 from tests.conftest import PASSWORD, recorded_sql
 
@@ -82,6 +84,20 @@ def test_a_lot_of_another_store_is_seen_without_a_statement_of_its_own(web, shop
         response = client.post("/scan", data={"code": "ZED-0426-ST-001"}, headers=HX)
     assert response.status_code == 200 and "ZED-0426-ST-001" in response.text
     assert len(sent) == 3  # the user, the tag, the lot's balances
+
+
+def test_an_item_in_a_place_of_a_store_the_user_is_not_in_is_read_with_that_store(web, shop, make):
+    """An item of the user's lot may sit in another store (sent there, or sold by it): its place comes with its
+    store in the tag's statement, not read after it."""
+    b_safe = db.session.scalar(select(Location).where(Location.store_id == shop["other"].id, Location.code == "SAFE1"))
+    ledger.post(make.event(shop["manager"], shop["store"]), "move", shop["lot"], shop["safe"], b_safe, 1,
+                item=shop["item"])  # fmt: skip
+    db.session.commit()
+    client = signed_in(web, shop["associate"])
+    with recorded_sql() as sent:
+        response = client.post("/scan", data={"code": "IT-000123"}, headers=HX)
+    assert response.status_code == 200 and "B safe (B)" in response.text
+    assert len(sent) == 2, sent  # the user, the tag with the item, its place and the place's store
 
 
 @pytest.mark.parametrize(("code", "count"), [("IT-000123", 2), ("ACME-0426-FN-001", 3), ("A-SAFE1", 4)])

@@ -117,9 +117,10 @@ def decode_image(data: bytes) -> str:
 def _find(code: str, user: User, *, shown: bool = False) -> Found:
     """The tag `code` as a Found, in one statement: the tag, what it is on (an item with its lot) and whether
     `user` may see it; `shown` loads as well what the lookup page shows (the lot's supplier, the item's place).
-    The store of a place comes from the user's stores, loaded with the user (a place is seen only in them), as does
-    nearly always the store of an item's place. Raises UnknownCode when there is no such tag or `user` may not see
-    what it is on."""
+    The store of a place comes from the user's stores, loaded with the user (a place is seen only in them); an
+    item's place comes with its store, as an item of the user's lot may sit in a store they are not in (sent there,
+    or sold by it: half the item lookups of the bench store). Raises UnknownCode when there is no such tag or `user`
+    may not see what it is on."""
     row = db.session.execute(_tag_query(shown), {"code": code, "store_ids": list(user.store_ids)}).first()
     if row is None or not row.visible:
         raise UnknownCode(code)
@@ -157,7 +158,7 @@ def _tag_query(shown: bool) -> Select:
         options += [
             tag_lot.joinedload(_TagLot.supplier),
             item_lot.joinedload(_ItemLot.supplier),
-            item.joinedload(Item.location),
+            item.joinedload(Item.location).joinedload(Location.store),
         ]
     return (
         select(Tag, _visible().label("visible"))
