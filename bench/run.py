@@ -54,7 +54,7 @@ AGENT = "scanapp-bench"  # the same User-Agent everywhere: sign-in is bound to t
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what a phone's browser sends
 CONNECTIONS = (4, 16)
 PAGE_WEIGHT_BUDGET = 60_000  # bytes, compressed as served
-FLOOR = "floor: one ORM read and a template"  # bench/floor.py: the most a lookup of this stack could reach
+FLOOR = "floor: signed in, one ORM read, a template"  # bench/floor.py: the most a lookup of this stack could reach
 SAMPLE = 20_000  # tag codes the lookups choose from
 
 
@@ -180,7 +180,9 @@ class Bench:
                 self.results["queries"] = _count_queries(app, facts, token, scenarios)
                 self.results["ceiling"] = self._reference("ceiling: minimal Flask page", "bench.ceiling:app", url)
                 tags = self.work / "tag-paths.txt"  # the lookups' own paths
-                self.results["floor"] = self._reference(FLOOR, "bench.floor:create_app()", url, tags)
+                self.results["floor"] = self._reference(
+                    FLOOR, "bench.floor:create_app()", url, tags, sign_in=f"/sign-in/{BENCH_USER}"
+                )
             with Server("wsgi:app", url, self.work / f"gunicorn-{label}.log") as live:
                 session = Session(live.port)
                 session.sign_in(BENCH_USER, BENCH_PASSWORD)
@@ -237,9 +239,12 @@ class Bench:
         scenarios.append(Scenario(f"lot page ({facts['hot_lot_movements']:,} movements)", "get.lua", "/", lot, 200))
         return scenarios
 
-    def _reference(self, name: str, app_path: str, url: str, paths: Path | None = None) -> list[dict]:
+    def _reference(
+        self, name: str, app_path: str, url: str, paths: Path | None = None, sign_in: str = ""
+    ) -> list[dict]:
         """One of the apps scanapp is read against (bench/ceiling.py, bench/floor.py) under the same gunicorn
-        settings, on the bench database: GET `paths` (a file of them; `/` when None)."""
+        settings, on the bench database: GET `paths` (a file of them; `/` when None), signed in first by GET
+        `sign_in` when given."""
         if paths is None:
             paths = self.work / "ceiling-path.txt"
             paths.write_text("/\n")
@@ -247,6 +252,12 @@ class Bench:
         with Server(app_path, url, self.work / f"gunicorn-{label}.log") as live:
             scenario = Scenario(name, "get.lua", "/", paths, 200)
             scenario.headers = {"User-Agent": AGENT, "Accept-Encoding": ACCEPT_ENCODING}
+            if sign_in:
+                session = Session(live.port)
+                status, _, _ = session.request("GET", sign_in)
+                if status != 302 or not session.cookie:
+                    raise SystemExit(f"{label}: {sign_in} answered {status} without a session cookie")
+                scenario.headers["Cookie"] = session.cookie
             runs = self._run(live.port, scenario, label)
         return [asdict(r) for r in runs]
 
