@@ -62,17 +62,37 @@ def test_detail_shows_what_is_there_and_its_movements(shop, client_as):
     assert f'href="/labels/sheet?location={shop["safe"].id}"' in response.text
 
 
-def test_detail_lists_the_first_lots_and_items_of_a_full_place_then_all(shop, client_as, monkeypatch):
+def test_detail_lists_a_full_place_a_page_at_a_time(shop, client_as, monkeypatch):
     """A safe holds thousands of lots and items: its page lists the first ones (a hundred) and says how many there
-    are, so the page costs the same however long the store has run; "Show all" lists everything."""
+    are, so the page costs the same however long the store has run; "Show more" brings the next page of each,
+    after the last number or serial shown, as rows for htmx or as the page from there without script."""
     monkeypatch.setattr(history, "CONTENTS_SHOWN", 1)
     client = client_as(shop["associate"])
-    contents = text_of(client.get(f"/locations/{shop['safe'].id}").text, "contents")
-    assert "BEL-0426-FN-001" in contents and "SUP-0426-ST-001" not in contents
-    assert "R-1" in contents and "R-2" not in contents and "Items here 2" in contents
-    assert "The first 1 of 2 lots and 1 of 2 items. Show all" in contents
-    everything = text_of(client.get(f"/locations/{shop['safe'].id}?all=1").text, "contents")
-    assert "SUP-0426-ST-001" in everything and "R-2" in everything and "Show all" not in everything
+    page = client.get(f"/locations/{shop['safe'].id}").text
+    contents = text_of(page, "contents")
+    assert "Lots here 2 BEL-0426-FN-001" in contents and "SUP-0426-ST-001" not in contents
+    assert "Items here 2 R-1" in contents and "R-2" not in contents
+    assert "Show more lots" in contents and "Show more items" in contents
+
+    more_lots = re.search(r'hx-get="([^"]*lots_after=[^"]*)"', page).group(1).replace("&amp;", "&")
+    rows = client.get(more_lots, headers=HX)
+    assert rows.status_code == 200 and rows.text.lstrip().startswith("<li") and "<html" not in rows.text
+    assert "SUP-0426-ST-001" in rows.text and "BEL-0426-FN-001" not in rows.text and "Show more" not in rows.text
+    more_items = re.search(r'hx-get="([^"]*items_after=[^"]*)"', page).group(1).replace("&amp;", "&")
+    rows = client.get(more_items, headers=HX).text
+    assert "R-2" in rows and "R-1" not in rows and "Show more" not in rows
+
+    without_script = text_of(client.get(more_lots).text, "contents")
+    assert "Lots here 2 SUP-0426-ST-001 Test stone 118 pcs · 3.540 ct Items here 2 R-1" in without_script
+
+
+@pytest.mark.parametrize("after", ["", "ZZZZ", "%27%3B--", "x" * 5000, "%F0%9F%92%8D"])
+def test_paging_a_place_takes_any_text_after(shop, client_as, after):
+    client = client_as(shop["associate"])
+    for name in ("lots_after", "items_after"):
+        for headers in ({}, HX):
+            response = client.get(f"/locations/{shop['safe'].id}?{name}={after}", headers=headers)
+            assert response.status_code == 200, (name, after)
 
 
 def test_detail_pages_older_movements_as_a_fragment(shop, make, client_as):

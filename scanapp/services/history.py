@@ -17,7 +17,7 @@ from scanapp.models import Balance, Document, Item, Location, Lot, Movement, Sto
 from scanapp.models.stores import PlaceNames
 
 PAGE_SIZE = 50
-CONTENTS_SHOWN = 100  # lots, and items, that a place's page lists before "Show all"
+CONTENTS_SHOWN = 100  # lots, and items, that a place's page lists at a time ("Show more")
 ZERO = Decimal(0)
 # How the summary line names stock that is outside the stores' own places.
 VIRTUAL_PHRASES = {
@@ -347,44 +347,71 @@ class LotStock(NamedTuple):
     weight: Decimal
 
 
+class Shown(NamedTuple):
+    """A page of a place's lots or items, in order, and where the next page starts (the last number or serial
+    shown; None when this is the last page)."""
+
+    rows: list
+    next: str | None
+
+
 @dataclass
 class Contents:
-    """What is at a location now: lot balances (by lot number) and the items there (by serial), perhaps only the
-    first of each, and how many there are in all."""
+    """What is at a location now: a page of its lot balances (by lot number) and of the items there (by serial),
+    each with where the next page starts, and how many there are in all."""
 
-    balances: list[LotStock]
-    items: list[ItemRow]
+    lots: Shown
+    items: Shown
     lots_total: int
     items_total: int
 
-    @property
-    def partial(self) -> bool:
-        return self.lots_total > len(self.balances) or self.items_total > len(self.items)
+
+def contents(location: Location, lots_after: str = "", items_after: str = "") -> Contents:
+    """A page of the lots with a non-zero balance at `location` and of the items that sit there (the first, or
+    those after lot number `lots_after` and serial `items_after`), and their numbers. A safe holds thousands of
+    both, the customers' place tens of thousands, and a page listing them all would cost more the longer the store
+    runs."""
+    lots, items = lots_at(location, lots_after), items_at(location, items_after)
+    lots_total, items_total = len(lots.rows), len(items.rows)
+    if lots.next is not None or lots_after:
+        lots_total = db.session.scalar(_statement("lots_at_count"), {"id": location.id})
+    if items.next is not None or items_after:
+        items_total = db.session.scalar(_statement("items_at_count"), {"id": location.id})
+    return Contents(lots, items, lots_total, items_total)
 
 
-def contents(location: Location, limit: int | None = CONTENTS_SHOWN) -> Contents:
-    """The lots with a non-zero balance at `location` and the items that sit there: the first `limit` of each
-    (None: all) and their numbers. A safe holds thousands of both, the customers' place tens of thousands, and a
-    page listing them all would cost more the longer the store runs."""
-    params = {"id": location.id} | ({} if limit is None else {"size": limit})
-    paged = limit is not None
-    balances = [LotStock._make(row) for row in db.session.execute(_statement("lots_at", paged=paged), params)]
-    items = [ItemRow(*row) for row in db.session.execute(_statement("items_at", paged=paged), params)]
-    lots_total, items_total = len(balances), len(items)
-    if limit is not None and lots_total == limit:
-        lots_total = db.session.scalar(_statement("lots_at_count"), params)
-    if limit is not None and items_total == limit:
-        items_total = db.session.scalar(_statement("items_at_count"), params)
-    return Contents(balances, items, lots_total, items_total)
+def lots_at(location: Location, after: str = "") -> Shown:
+    """The next CONTENTS_SHOWN lots with stock at `location` after lot number `after` (from the first when
+    empty), by number."""
+    rows = [LotStock._make(row) for row in _page_after("lots_at", location, after)]
+    return _shown(rows, lambda lot: lot.number)
+
+
+def items_at(location: Location, after: str = "") -> Shown:
+    """The next CONTENTS_SHOWN items at `location` after serial `after` (from the first when empty), by serial."""
+    rows = [ItemRow(*row) for row in _page_after("items_at", location, after)]
+    return _shown(rows, lambda item: item.serial)
+
+
+def _page_after(name: str, location: Location, after: str):
+    # One row more than a page, to know whether another page follows.
+    return db.session.execute(_statement(name), {"id": location.id, "after": after, "size": CONTENTS_SHOWN + 1})
+
+
+def _shown(rows: list, key) -> Shown:
+    if len(rows) <= CONTENTS_SHOWN:
+        return Shown(rows, None)
+    rows = rows[:CONTENTS_SHOWN]
+    return Shown(rows, key(rows[-1]))
 
 
 @cache
 def _statement(name: str, paged: bool = False) -> Select:
     """The read pages' statements, built once each (building a statement and its cache key costs several times
     more than running these indexed ones). Parameters: :id, the lot, item or location; :size, a page's limit;
-    :before, a movement id. `paged`: the ledgers' older pages (before :before), a place's first :size lots and
-    items."""
-    id, size, before = bindparam("id"), bindparam("size"), bindparam("before")
+    :before, a movement id; :after, the lot number or serial a place's next page of lots or items starts after.
+    `paged`: the ledgers' older pages (before :before)."""
+    id, size, before, after = bindparam("id"), bindparam("size"), bindparam("before"), bindparam("after")
     here = and_(Balance.location_id == id, _nonzero())
     match name:
         case "whereabouts":
@@ -423,17 +450,22 @@ def _statement(name: str, paged: bool = False) -> Select:
             return _ledger_select().where(Movement.item_id == id).order_by(Movement.id)
         case "lots_at":
             columns = (Lot.id, Lot.number, Lot.description, Lot.weight_unit, Balance.pieces, Balance.weight)
-            stmt = select(*columns).join(Lot, Balance.lot_id == Lot.id).where(here).order_by(Lot.number)
-            return stmt.limit(size) if paged else stmt
+            return (
+                select(*columns)
+                .join(Lot, Balance.lot_id == Lot.id)
+                .where(here, Lot.number > after)
+                .order_by(Lot.number)
+                .limit(size)
+            )
         case "items_at":
             columns = (Item.id, Item.serial, Item.certificate, Item.description)
-            stmt = (
+            return (
                 select(*columns, Lot.number, Lot.description)
                 .join(Lot, Item.lot_id == Lot.id)
-                .where(Item.location_id == id)
+                .where(Item.location_id == id, Item.serial > after)
                 .order_by(Item.serial)
+                .limit(size)
             )
-            return stmt.limit(size) if paged else stmt
         case "lots_at_count":
             return select(func.count()).select_from(Balance).where(here)
         case "items_at_count":

@@ -50,13 +50,21 @@ def _add_location(store: Store, form: LocationForm, user: User) -> Location:
 
 @bp.get("/<int:id>")
 def detail(id: int):
-    """What is at the location now (the first hundred lots and items; all with ?all=1) and its recent movements;
-    htmx's "Show older" gets only the next rows."""
+    """What is at the location now (a hundred lots and a hundred items at a time) and its recent movements. "Show
+    the next 100" (`lots_after`, `items_after`: the last lot number or serial shown) and "Show older" (`before`)
+    get only the next rows when htmx asks, else the page from there."""
     location = db.get_or_404(Location, id)
     check_store(location.store_id)
+    lots_after, items_after = request.args.get("lots_after", ""), request.args.get("items_after", "")
+    if lots_after and wants_fragment():
+        lots = history.lots_at(location, lots_after)
+        return render("locations/detail.html", "lot_rows", location=location, lots=lots)
+    if items_after and wants_fragment():
+        items = history.items_at(location, items_after)
+        return render("locations/detail.html", "item_rows", location=location, items=items)
     before = request.args.get("before", type=int)
     page = history.location_movements(location, before)
     if before is not None and wants_fragment():
         return render("locations/detail.html", "history_rows", location=location, history=page)
-    contents = history.contents(location, limit=None if request.args.get("all") == "1" else history.CONTENTS_SHOWN)
+    contents = history.contents(location, lots_after, items_after)
     return render("locations/detail.html", location=location, contents=contents, history=page)
