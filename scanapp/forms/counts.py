@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from scanapp.forms.moves import id_or_none
+from scanapp.forms import id_or_none
 from scanapp.services.counts import MAX_PIECES, MAX_WEIGHT
 
 DECIMAL_RE = re.compile(r"^([0-9]+([.,][0-9]*)?|[.,][0-9]+)$")

@@ -5,6 +5,7 @@ from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, Tex
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from scanapp.forms import id_or_none
 from scanapp.forms.receiving import PiecesField, QuantityField
 from scanapp.services.inspections import MAX_NOTES, MAX_REASON
 from scanapp.services.receiving import MAX_WEIGHT
@@ -15,12 +16,6 @@ RESULT_CHOICES = [SelectChoice("pass", "Pass"), SelectChoice("fail", "Fail"), Se
 
 def _strip(value) -> str:
     return (value or "").strip()
-
-
-def _id_or_none(value):
-    """A select's id as an int; anything else (empty, forged) as None, for the service's clear message."""
-    text = str(value if value is not None else "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 def _weight(label: str) -> QuantityField:
@@ -48,7 +43,7 @@ class InspectionForm(FlaskForm):
         choices=[SelectChoice("all", "All of it here"), SelectChoice("part", "Part of it")],
         default="all",
     )
-    hold_from = SelectField("Taken from", coerce=_id_or_none, validate_choice=False)
+    hold_from = SelectField("Taken from", coerce=id_or_none, validate_choice=False)
     hold_pieces = _pieces("Pieces on hold")
     hold_weight = _weight("Weight on hold")
     # A lot's first inspection: what arrived, split three ways.
@@ -75,11 +70,11 @@ def inspection_form(points: tuple[tuple[str, str], ...], **kwargs) -> Inspection
 
 
 class ReleaseForm(FlaskForm):
-    item_id = SelectField("What", coerce=_id_or_none, validate_choice=False)
+    item_id = SelectField("What", coerce=id_or_none, validate_choice=False)
     pieces = _pieces("Pieces")
     weight = _weight("Weight")
     dest_id = SelectField(
-        "Put it in", coerce=_id_or_none, validate_choice=False, validators=[DataRequired("Choose where it goes.")]
+        "Put it in", coerce=id_or_none, validate_choice=False, validators=[DataRequired("Choose where it goes.")]
     )
     reason = TextAreaField(
         "Reason",

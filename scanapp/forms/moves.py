@@ -4,16 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, SelectField, StringField
 from wtforms.validators import Length, StopValidation
 
+from scanapp.forms import id_or_none
 from scanapp.forms.receiving import PiecesField, QuantityField
 from scanapp.services.receiving import MAX_WEIGHT
-
-
-def id_or_none(value) -> int | None:
-    """A chosen id as an int; anything else (empty, forged, huge) as None, for a clear 'choose one' message."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 def strip(value) -> str:

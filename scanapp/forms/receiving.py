@@ -10,6 +10,7 @@ from wtforms import DateField, HiddenField, MultipleFileField, SelectField, Stri
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from scanapp.forms import id_or_none
 from scanapp.models import CATEGORIES, DEFAULT_WEIGHT_UNIT
 from scanapp.services.receiving import COST_BASES, MAX_PIECES, MAX_WEIGHT
 
@@ -20,14 +21,6 @@ COST_LABELS = {"total": "in total", "piece": "per piece", "weight": "per ct or g
 
 def _strip(value) -> str:
     return (value or "").strip()
-
-
-def _id_or_none(value):
-    """A select's id as an int; anything else (empty, forged) as None, for a clear 'choose one' message."""
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None  # fits INTEGER
 
 
 class PiecesField(StringField):
@@ -96,11 +89,11 @@ class DayField(DateField):
 
 class ReceiveForm(FlaskForm):
     supplier_id = SelectField(
-        "Supplier", coerce=_id_or_none, validate_choice=False, validators=[DataRequired("Choose the supplier.")]
+        "Supplier", coerce=id_or_none, validate_choice=False, validators=[DataRequired("Choose the supplier.")]
     )
     location_id = SelectField(
         "Put it in",
-        coerce=_id_or_none,
+        coerce=id_or_none,
         validate_choice=False,
         validators=[DataRequired("Choose where the shipment goes.")],
     )

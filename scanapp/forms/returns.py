@@ -7,7 +7,8 @@ from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, Se
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from scanapp.forms.moves import Needed, id_or_none, strip
+from scanapp.forms import id_or_none
+from scanapp.forms.moves import Needed, strip
 from scanapp.forms.receiving import PiecesField, QuantityField
 from scanapp.services.receiving import MAX_WEIGHT
 from scanapp.services.returns import CONDITION_NAMES, DISPOSITION_NAMES

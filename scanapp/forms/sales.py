@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import Length
 
-from scanapp.forms.moves import Needed, id_or_none, strip
+from scanapp.forms import id_or_none
+from scanapp.forms.moves import Needed, strip
 from scanapp.forms.receiving import PiecesField, QuantityField
 from scanapp.services.receiving import MAX_WEIGHT
 

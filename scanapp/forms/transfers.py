@@ -4,7 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from scanapp.forms.moves import Needed, id_or_none, strip
+from scanapp.forms import id_or_none
+from scanapp.forms.moves import Needed, strip
 
 MISSING_CHOICES = [("wait", "Keep waiting"), ("write_off", "Write off")]
 EXTRA_CHOICES = [("book", "Book it here"), ("send_back", "Not ours: send back")]

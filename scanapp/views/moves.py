@@ -21,7 +21,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from scanapp.extensions import db
-from scanapp.forms.moves import LineForm, LocationMoveForm, MoveForm, id_or_none
+from scanapp.forms import id_or_none
+from scanapp.forms.moves import LineForm, LocationMoveForm, MoveForm
 from scanapp.htmx import render, wants_fragment
 from scanapp.models import PHYSICAL_KINDS, Balance, Event, Item, Location, Lot, Movement, Store
 from scanapp.services import DomainError, scanning, stores

@@ -10,7 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from scanapp.extensions import db
-from scanapp.forms.moves import Needed, id_or_none, strip
+from scanapp.forms import id_or_none
+from scanapp.forms.moves import Needed, strip
 from scanapp.htmx import render
 from scanapp.models import ApiToken, Store, User
 from scanapp.services import DomainError
