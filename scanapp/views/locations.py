@@ -51,8 +51,8 @@ def _add_location(store: Store, form: LocationForm, user: User) -> Location:
 @bp.get("/<int:id>")
 def detail(id: int):
     """What is at the location now (a hundred lots and a hundred items at a time) and its recent movements. "Show
-    the next 100" (`lots_after`, `items_after`: the last lot number or serial shown) and "Show older" (`before`)
-    get only the next rows when htmx asks, else the page from there."""
+    more lots", "Show more items" (`lots_after`, `items_after`: the last lot number or serial shown) and "Show
+    older" (`before`) get only the next rows when htmx asks, else the page from there."""
     location = db.get_or_404(Location, id)
     check_store(location.store_id)
     lots_after, items_after = request.args.get("lots_after", ""), request.args.get("items_after", "")
